@@ -1,0 +1,165 @@
+"""The model families of the stroke meta-analysis as plain data.
+
+A :class:`Family` lists the ALE analyses it runs (each a :class:`Selection` of experiments by their
+columns), the subtraction/conjunction contrasts between them and the peak-shift tests. Nothing here
+computes; :func:`select` only filters a prepared dataset, so the pipeline and the report read the
+same description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import pandas as pd
+
+from biomark.rules import DuplicateRule, resolve_duplicate_cohorts
+from biomark.studies import Dataset
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Experiments whose columns take one of the listed values (all conditions must hold)."""
+
+    key: str
+    title: str
+    where: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def matches(self, experiments: pd.DataFrame) -> pd.Series:
+        """Boolean mask over ``experiments`` rows."""
+        mask = pd.Series(True, index=experiments.index)
+        for column, values in self.where:
+            if column not in experiments.columns:
+                raise KeyError(f"selection {self.key!r} needs column {column!r}")
+            mask &= experiments[column].isin(values).fillna(False).astype(bool)
+        return mask
+
+
+@dataclass(frozen=True, slots=True)
+class Contrast:
+    """A subtraction ``a − b`` (and ``b − a``) plus the conjunction of two analyses."""
+
+    a: str
+    b: str
+
+    @property
+    def key(self) -> str:
+        """Identifier such as ``good_vs_poor``."""
+        return f"{self.a}_vs_{self.b}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftTest:
+    """Peak displacement of ``groups`` against ``reference`` in region ``roi``."""
+
+    roi: str  # "mi" or "medial-pmc"
+    groups: tuple[str, ...]
+    reference: str = "healthy"
+    outcome_association: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One model family: its question, analyses, contrasts and shift tests."""
+
+    key: str
+    title: str
+    question: str
+    analyses: tuple[str, ...]
+    contrasts: tuple[Contrast, ...] = ()
+    shift_tests: tuple[ShiftTest, ...] = field(default_factory=tuple)
+
+
+def _sel(key: str, title: str, **where: str | tuple[str, ...]) -> Selection:
+    conds = tuple((k, (v,) if isinstance(v, str) else v) for k, v in where.items())
+    return Selection(key, title, conds)
+
+
+SELECTIONS: Final[dict[str, Selection]] = {
+    s.key: s
+    for s in (
+        _sel("patients", "All patients", group="stroke"),
+        _sel("healthy", "Healthy controls", group="healthy"),
+        _sel("acute", "Acute patients (< 35 days), active tasks",
+             group="stroke", time_group="acute", task="active"),
+        _sel("chronic", "Chronic patients (> 90 days), active tasks",
+             group="stroke", time_group="chronic", task="active"),
+        _sel("good", "Good outcome (chronic, active tasks)",
+             group="stroke", time_group="chronic", task="active", outcome="good"),
+        _sel("poor", "Poor outcome (chronic, active tasks)",
+             group="stroke", time_group="chronic", task="active", outcome="poor"),
+        _sel("subcortical", "Subcortical lesions", group="stroke", lesion_location="subcortical"),
+        _sel("subcortical_acute", "Subcortical lesions, acute",
+             group="stroke", lesion_location="subcortical", time_group="acute"),
+        _sel("subcortical_chronic", "Subcortical lesions, chronic",
+             group="stroke", lesion_location="subcortical", time_group="chronic"),
+        _sel("patients_active", "Patients, active tasks", group="stroke", task="active"),
+        _sel("patients_passive", "Patients, passive tasks", group="stroke", task="passive"),
+        _sel("healthy_active", "Healthy controls, active tasks", group="healthy", task="active"),
+        _sel("healthy_passive", "Healthy controls, passive tasks", group="healthy", task="passive"),
+    )
+}
+
+_SHIFT_GROUPS: Final = ("acute", "chronic", "subcortical")
+
+FAMILIES: Final[dict[str, Family]] = {
+    f.key: f
+    for f in (
+        Family("group", "Patients vs healthy controls",
+               "Where does motor-task activity after stroke differ from healthy controls?",
+               ("patients", "healthy"), (Contrast("patients", "healthy"),)),
+        Family("time", "Acute vs chronic stage",
+               "How does motor-task activity change from the acute to the chronic stage?",
+               ("acute", "chronic"), (Contrast("acute", "chronic"),)),
+        Family("outcome", "Good vs poor recovery",
+               "Which motor regions' activity goes with good recovery, and does the primary motor "
+               "peak position predict it?",
+               ("good", "poor"), (Contrast("good", "poor"),),
+               (ShiftTest("mi", _SHIFT_GROUPS, outcome_association=True),
+                ShiftTest("medial-pmc", _SHIFT_GROUPS, outcome_association=True))),
+        Family("shift", "Displacement of activation peaks",
+               "Do primary motor and medial premotor activation peaks move after stroke?",
+               ("healthy", "acute", "chronic", "subcortical"), (),
+               (ShiftTest("mi", _SHIFT_GROUPS), ShiftTest("medial-pmc", _SHIFT_GROUPS))),
+        Family("subcortical", "Purely subcortical lesions",
+               "Do the group and time findings hold for purely subcortical strokes?",
+               ("subcortical", "subcortical_acute", "subcortical_chronic", "healthy"),
+               (Contrast("subcortical", "healthy"),
+                Contrast("subcortical_acute", "subcortical_chronic"))),
+        Family("task", "Active vs passive tasks",
+               "How do active and passive upper-limb tasks differ, in patients and controls?",
+               ("patients_active", "patients_passive", "healthy_active", "healthy_passive"),
+               (Contrast("patients_active", "patients_passive"),
+                Contrast("healthy_active", "healthy_passive"))),
+    )
+}
+
+
+def select(
+    dataset: Dataset, selection: str | Selection, rule: DuplicateRule = "largest"
+) -> tuple[Dataset, pd.DataFrame]:
+    """The experiments of one analysis, with duplicate cohorts resolved by ``rule``.
+
+    Returns the analysis dataset and the duplicate-cohort decisions (empty when none).
+    """
+    sel = SELECTIONS[selection] if isinstance(selection, str) else selection
+    mask = sel.matches(dataset.experiments)
+    chosen = dataset.subset(dataset.experiments.loc[mask, "experiment_id"].astype(str), sel.key)
+    return resolve_duplicate_cohorts(chosen, rule)
+
+
+def family_counts(
+    dataset: Dataset, families: Mapping[str, Family] = FAMILIES, rule: DuplicateRule = "largest"
+) -> pd.DataFrame:
+    """Experiments, subjects and foci per family and analysis (after duplicate resolution)."""
+    rows = []
+    for fam in families.values():
+        for key in fam.analyses:
+            ds, dups = select(dataset, key, rule)
+            rows.append({
+                "family": fam.key, "analysis": key, "title": SELECTIONS[key].title,
+                "experiments": ds.n_experiments, "subjects": ds.n_subjects, "foci": ds.n_foci,
+                "duplicates_resolved": int((~dups["kept"].astype(bool)).sum()) if len(dups) else 0,
+            })
+    return pd.DataFrame(rows)
