@@ -81,19 +81,51 @@ SELECTIONS: Final[dict[str, Selection]] = {
     for s in (
         _sel("patients", "All patients", group="stroke"),
         _sel("healthy", "Healthy controls", group="healthy"),
-        _sel("acute", "Acute patients (< 35 days), active tasks",
-             group="stroke", time_group="acute", task="active"),
-        _sel("chronic", "Chronic patients (> 90 days), active tasks",
-             group="stroke", time_group="chronic", task="active"),
-        _sel("good", "Good outcome (chronic, active tasks)",
-             group="stroke", time_group="chronic", task="active", outcome="good"),
-        _sel("poor", "Poor outcome (chronic, active tasks)",
-             group="stroke", time_group="chronic", task="active", outcome="poor"),
+        _sel(
+            "acute",
+            "Acute patients (< 35 days), active tasks",
+            group="stroke",
+            time_group="acute",
+            task="active",
+        ),
+        _sel(
+            "chronic",
+            "Chronic patients (> 90 days), active tasks",
+            group="stroke",
+            time_group="chronic",
+            task="active",
+        ),
+        _sel(
+            "good",
+            "Good outcome (chronic, active tasks)",
+            group="stroke",
+            time_group="chronic",
+            task="active",
+            outcome="good",
+        ),
+        _sel(
+            "poor",
+            "Poor outcome (chronic, active tasks)",
+            group="stroke",
+            time_group="chronic",
+            task="active",
+            outcome="poor",
+        ),
         _sel("subcortical", "Subcortical lesions", group="stroke", lesion_location="subcortical"),
-        _sel("subcortical_acute", "Subcortical lesions, acute",
-             group="stroke", lesion_location="subcortical", time_group="acute"),
-        _sel("subcortical_chronic", "Subcortical lesions, chronic",
-             group="stroke", lesion_location="subcortical", time_group="chronic"),
+        _sel(
+            "subcortical_acute",
+            "Subcortical lesions, acute",
+            group="stroke",
+            lesion_location="subcortical",
+            time_group="acute",
+        ),
+        _sel(
+            "subcortical_chronic",
+            "Subcortical lesions, chronic",
+            group="stroke",
+            lesion_location="subcortical",
+            time_group="chronic",
+        ),
         _sel("patients_active", "Patients, active tasks", group="stroke", task="active"),
         _sel("patients_passive", "Patients, passive tasks", group="stroke", task="passive"),
         _sel("healthy_active", "Healthy controls, active tasks", group="healthy", task="active"),
@@ -106,32 +138,60 @@ _SHIFT_GROUPS: Final = ("acute", "chronic", "subcortical")
 FAMILIES: Final[dict[str, Family]] = {
     f.key: f
     for f in (
-        Family("group", "Patients vs healthy controls",
-               "Where does motor-task activity after stroke differ from healthy controls?",
-               ("patients", "healthy"), (Contrast("patients", "healthy"),)),
-        Family("time", "Acute vs chronic stage",
-               "How does motor-task activity change from the acute to the chronic stage?",
-               ("acute", "chronic"), (Contrast("acute", "chronic"),)),
-        Family("outcome", "Good vs poor recovery",
-               "Which motor regions' activity goes with good recovery, and does the primary motor "
-               "peak position predict it?",
-               ("good", "poor"), (Contrast("good", "poor"),),
-               (ShiftTest("mi", _SHIFT_GROUPS, outcome_association=True),
-                ShiftTest("medial-pmc", _SHIFT_GROUPS, outcome_association=True))),
-        Family("shift", "Displacement of activation peaks",
-               "Do primary motor and medial premotor activation peaks move after stroke?",
-               ("healthy", "acute", "chronic", "subcortical"), (),
-               (ShiftTest("mi", _SHIFT_GROUPS), ShiftTest("medial-pmc", _SHIFT_GROUPS))),
-        Family("subcortical", "Purely subcortical lesions",
-               "Do the group and time findings hold for purely subcortical strokes?",
-               ("subcortical", "subcortical_acute", "subcortical_chronic", "healthy"),
-               (Contrast("subcortical", "healthy"),
-                Contrast("subcortical_acute", "subcortical_chronic"))),
-        Family("task", "Active vs passive tasks",
-               "How do active and passive upper-limb tasks differ, in patients and controls?",
-               ("patients_active", "patients_passive", "healthy_active", "healthy_passive"),
-               (Contrast("patients_active", "patients_passive"),
-                Contrast("healthy_active", "healthy_passive"))),
+        Family(
+            "group",
+            "Patients vs healthy controls",
+            "Where does motor-task activity after stroke differ from healthy controls?",
+            ("patients", "healthy"),
+            (Contrast("patients", "healthy"),),
+        ),
+        Family(
+            "time",
+            "Acute vs chronic stage",
+            "How does motor-task activity change from the acute to the chronic stage?",
+            ("acute", "chronic"),
+            (Contrast("acute", "chronic"),),
+        ),
+        Family(
+            "outcome",
+            "Good vs poor recovery",
+            "Which motor regions' activity goes with good recovery, and does the primary motor "
+            "peak position predict it?",
+            ("good", "poor"),
+            (Contrast("good", "poor"),),
+            (
+                ShiftTest("mi", _SHIFT_GROUPS, outcome_association=True),
+                ShiftTest("medial-pmc", _SHIFT_GROUPS, outcome_association=True),
+            ),
+        ),
+        Family(
+            "shift",
+            "Displacement of activation peaks",
+            "Do primary motor and medial premotor activation peaks move after stroke?",
+            ("healthy", "acute", "chronic", "subcortical"),
+            (),
+            (ShiftTest("mi", _SHIFT_GROUPS), ShiftTest("medial-pmc", _SHIFT_GROUPS)),
+        ),
+        Family(
+            "subcortical",
+            "Purely subcortical lesions",
+            "Do the group and time findings hold for purely subcortical strokes?",
+            ("subcortical", "subcortical_acute", "subcortical_chronic", "healthy"),
+            (
+                Contrast("subcortical", "healthy"),
+                Contrast("subcortical_acute", "subcortical_chronic"),
+            ),
+        ),
+        Family(
+            "task",
+            "Active vs passive tasks",
+            "How do active and passive upper-limb tasks differ, in patients and controls?",
+            ("patients_active", "patients_passive", "healthy_active", "healthy_passive"),
+            (
+                Contrast("patients_active", "patients_passive"),
+                Contrast("healthy_active", "healthy_passive"),
+            ),
+        ),
     )
 }
 
@@ -157,9 +217,17 @@ def family_counts(
     for fam in families.values():
         for key in fam.analyses:
             ds, dups = select(dataset, key, rule)
-            rows.append({
-                "family": fam.key, "analysis": key, "title": SELECTIONS[key].title,
-                "experiments": ds.n_experiments, "subjects": ds.n_subjects, "foci": ds.n_foci,
-                "duplicates_resolved": int((~dups["kept"].astype(bool)).sum()) if len(dups) else 0,
-            })
+            rows.append(
+                {
+                    "family": fam.key,
+                    "analysis": key,
+                    "title": SELECTIONS[key].title,
+                    "experiments": ds.n_experiments,
+                    "subjects": ds.n_subjects,
+                    "foci": ds.n_foci,
+                    "duplicates_resolved": int((~dups["kept"].astype(bool)).sum())
+                    if len(dups)
+                    else 0,
+                }
+            )
     return pd.DataFrame(rows)

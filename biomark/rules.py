@@ -2,8 +2,8 @@
 
 :func:`prepare` applies, in order: Talairach → MNI conversion, the x-flip of right-hemisphere
 lesions, time groups, outcome recoding and the inclusion criteria, and returns the prepared dataset
-with an **audit table** (one row per experiment: every decision and, for exclusions, why). The report's
-study-flow diagram counts this table. Duplicate cohorts are resolved per analysis by
+with an **audit table** (one row per experiment: every decision and, for exclusions, why).
+The report's study-flow diagram counts this table. Duplicate cohorts are resolved per analysis by
 :func:`resolve_duplicate_cohorts`, because a cohort may legitimately appear in several analyses.
 """
 
@@ -31,8 +31,19 @@ DUPLICATE_RULES: Final[dict[str, str]] = {
 }
 
 AUDIT_COLUMNS: Final = (
-    "experiment_id", "study_id", "cohort_id", "group", "n", "n_foci", "space_reported",
-    "tal_transform", "flipped", "time_group", "outcome", "included", "reason",
+    "experiment_id",
+    "study_id",
+    "cohort_id",
+    "group",
+    "n",
+    "n_foci",
+    "space_reported",
+    "tal_transform",
+    "flipped",
+    "time_group",
+    "outcome",
+    "included",
+    "reason",
 )
 
 
@@ -102,16 +113,24 @@ def add_time_and_outcome(dataset: Dataset) -> Dataset:
     exps = dataset.experiments.copy()
     is_stroke = exps["group"] == "stroke"
     exps["time_group"] = pd.Series(
-        [time_group(d) if s else None for d, s in zip(exps["days_post_stroke"], is_stroke.fillna(False), strict=True)],
-        index=exps.index, dtype="string",
+        [
+            time_group(d) if s else None
+            for d, s in zip(exps["days_post_stroke"], is_stroke.fillna(False), strict=True)
+        ],
+        index=exps.index,
+        dtype="string",
     )
     exps["outcome"] = pd.Series(
-        [recode_outcome(sc, v) for sc, v in zip(exps["outcome_scale"], exps["outcome_score"], strict=True)],
-        index=exps.index, dtype="string",
+        [
+            recode_outcome(sc, v)
+            for sc, v in zip(exps["outcome_scale"], exps["outcome_score"], strict=True)
+        ],
+        index=exps.index,
+        dtype="string",
     )
-    exps["outcome_scale"] = exps["outcome_scale"].map(
-        lambda s: canonical_scale(s) or pd.NA
-    ).astype("string")
+    exps["outcome_scale"] = (
+        exps["outcome_scale"].map(lambda s: canonical_scale(s) or pd.NA).astype("string")
+    )
     return Dataset(exps, dataset.foci, dataset.name, dataset.meta)
 
 
@@ -129,21 +148,23 @@ def prepare(dataset: Dataset, transform: str = DEFAULT_TAL_TRANSFORM) -> Prepare
     exps = ds.experiments
     reasons = [exclusion_reason(row) for _, row in exps.iterrows()]
     n_foci = ds.foci["experiment_id"].astype(str).value_counts()
-    audit = pd.DataFrame({
-        "experiment_id": exps["experiment_id"],
-        "study_id": exps["study_id"],
-        "cohort_id": exps["cohort_id"],
-        "group": exps["group"],
-        "n": exps["n"],
-        "n_foci": [int(n_foci.get(str(e), 0)) for e in exps["experiment_id"]],
-        "space_reported": exps["space_reported"],
-        "tal_transform": exps["tal_transform"],
-        "flipped": exps["flipped"],
-        "time_group": exps["time_group"],
-        "outcome": exps["outcome"],
-        "included": [r is None for r in reasons],
-        "reason": pd.Series([r or "" for r in reasons], dtype="string"),
-    })
+    audit = pd.DataFrame(
+        {
+            "experiment_id": exps["experiment_id"],
+            "study_id": exps["study_id"],
+            "cohort_id": exps["cohort_id"],
+            "group": exps["group"],
+            "n": exps["n"],
+            "n_foci": [int(n_foci.get(str(e), 0)) for e in exps["experiment_id"]],
+            "space_reported": exps["space_reported"],
+            "tal_transform": exps["tal_transform"],
+            "flipped": exps["flipped"],
+            "time_group": exps["time_group"],
+            "outcome": exps["outcome"],
+            "included": [r is None for r in reasons],
+            "reason": pd.Series([r or "" for r in reasons], dtype="string"),
+        }
+    )
     kept = audit.loc[audit["included"], "experiment_id"].astype(str)
     return Prepared(ds.subset(kept), audit)
 
@@ -157,14 +178,18 @@ def resolve_duplicate_cohorts(
     ``kept`` (bool), ``rule``, ``detail``. Cohorts used once do not appear in the table.
     """
     if rule not in DUPLICATE_RULES:
-        raise ValueError(f"unknown duplicate rule {rule!r}; expected one of {list(DUPLICATE_RULES)}")
+        raise ValueError(
+            f"unknown duplicate rule {rule!r}; expected one of {list(DUPLICATE_RULES)}"
+        )
     exps = dataset.experiments.reset_index(drop=True)
     n_foci = dataset.foci["experiment_id"].astype(str).value_counts()
     counts = exps["cohort_id"].value_counts()
     dup_cohorts = [c for c in exps["cohort_id"].unique() if counts[c] > 1]
     if not dup_cohorts:
-        return dataset, pd.DataFrame(columns=["cohort_id", "experiment_id", "kept", "rule", "detail"])
-    records = []
+        return dataset, pd.DataFrame(
+            columns=["cohort_id", "experiment_id", "kept", "rule", "detail"]
+        )
+    records: list[tuple[str, str, bool, str, str]] = []
     if rule == "largest":
         drop: list[str] = []
         for cohort in dup_cohorts:

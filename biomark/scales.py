@@ -49,15 +49,36 @@ OUTCOME_SCALES: Final[dict[str, Scale]] = {
     s.key: s
     for s in (
         Scale("NIHSS", "NIH Stroke Scale", 0, 42, "<", 3, ("nih stroke scale",)),
-        Scale("FM-UL", "Fugl-Meyer upper limb", 0, 66, ">", 40,
-              ("fugl-meyer", "fugl-meyer upper limb", "fma", "fma-ue", "fm-ue", "fmul")),
+        Scale(
+            "FM-UL",
+            "Fugl-Meyer upper limb",
+            0,
+            66,
+            ">",
+            40,
+            ("fugl-meyer", "fugl-meyer upper limb", "fma", "fma-ue", "fm-ue", "fmul"),
+        ),
         Scale("BI", "Barthel Index", 0, 100, ">", 90, ("barthel", "barthel index")),
         Scale("ESS", "European Stroke Scale", 0, 100, ">=", 85, ("european stroke scale",)),
-        Scale("MI-UL", "Motricity Index upper limb", 0, 100, ">", 80,
-              ("motricity index", "motricity", "mi")),
+        Scale(
+            "MI-UL",
+            "Motricity Index upper limb",
+            0,
+            100,
+            ">",
+            80,
+            ("motricity index", "motricity", "mi"),
+        ),
         Scale("ASHWORTH", "Ashworth scale", 0, 4, "<=", 2, ("ashworth", "mas-ashworth")),
-        Scale("UL-MAS", "Upper-limb Motor Assessment Scale", 0, 18, ">", 13,
-              ("motor assessment scale", "mas-ul", "mas")),
+        Scale(
+            "UL-MAS",
+            "Upper-limb Motor Assessment Scale",
+            0,
+            18,
+            ">",
+            13,
+            ("motor assessment scale", "mas-ul", "mas"),
+        ),
         Scale("MRS", "modified Rankin Scale", 0, 6, "<=", 2, ("mrs", "rankin", "modified rankin")),
     )
 }
@@ -101,6 +122,6 @@ def validate_outcome(scale: object, score: object, **where: Any) -> None:
 def recode_outcome(scale: object, score: object) -> str | None:
     """``"good"``, ``"poor"`` or ``None`` (no scale or score) for one experiment."""
     key = canonical_scale(scale)
-    if key is None or score is None or pd.isna(score):  # type: ignore[arg-type]
+    if key is None or score is None or pd.isna(score):
         return None
     return "good" if OUTCOME_SCALES[key].is_good(float(score)) else "poor"  # type: ignore[arg-type]

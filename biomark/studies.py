@@ -91,11 +91,21 @@ REQUIRED_EXPERIMENT_COLUMNS: Final = ("experiment_id", "n", "space")
 
 _ALIASES: Final[dict[str, dict[str, str]]] = {
     "space": {"mni": "MNI", "tal": "TAL", "talairach": "TAL"},
-    "group": {"stroke": "stroke", "patients": "stroke", "patient": "stroke", "healthy": "healthy",
-              "controls": "healthy", "control": "healthy"},
+    "group": {
+        "stroke": "stroke",
+        "patients": "stroke",
+        "patient": "stroke",
+        "healthy": "healthy",
+        "controls": "healthy",
+        "control": "healthy",
+    },
     "lesion_side": {"left": "left", "l": "left", "right": "right", "r": "right"},
-    "lesion_location": {"subcortical": "subcortical", "cortico-subcortical": "cortico-subcortical",
-                        "corticosubcortical": "cortico-subcortical", "cortical": "cortico-subcortical"},
+    "lesion_location": {
+        "subcortical": "subcortical",
+        "cortico-subcortical": "cortico-subcortical",
+        "corticosubcortical": "cortico-subcortical",
+        "cortical": "cortico-subcortical",
+    },
     "task": {"active": "active", "passive": "passive", "cognitive": "cognitive"},
     "modality": {"fmri": "fMRI", "pet": "PET"},
 }
@@ -243,8 +253,13 @@ def _coerce(df: pd.DataFrame, col: str, dtype: str, source: str, table: str = "e
         ) from exc
 
 
-_KIND: Final = {"Int64": "a whole number", "Float64": "a number", "float64": "a number",
-                "boolean": "true/false", "string": "text"}
+_KIND: Final = {
+    "Int64": "a whole number",
+    "Float64": "a number",
+    "float64": "a number",
+    "boolean": "true/false",
+    "string": "text",
+}
 
 
 def _to_bool(v: object) -> object:
@@ -296,20 +311,25 @@ def validate_dataset(dataset: Dataset, *, source: str = "<memory>") -> None:
     dup = ids[ids.duplicated()]
     if len(dup):
         row = exps[ids == dup.iloc[0]].iloc[1]
-        raise InputError("duplicate experiment name; each experiment needs a unique name",
-                         **_where(row))
+        raise InputError(
+            "duplicate experiment name; each experiment needs a unique name", **_where(row)
+        )
     for _, row in exps.iterrows():
         _validate_experiment(row)
     known = set(ids.astype(str))
     orphan = foci[~foci["experiment_id"].astype(str).isin(known)]
     if len(orphan):
-        raise InputError(f"focus refers to unknown experiment {orphan['experiment_id'].iloc[0]!r}",
-                         source=source, record="foci")
+        raise InputError(
+            f"focus refers to unknown experiment {orphan['experiment_id'].iloc[0]!r}",
+            source=source,
+            record="foci",
+        )
     counts = foci["experiment_id"].astype(str).value_counts()
     for _, row in exps.iterrows():
         if counts.get(str(row["experiment_id"]), 0) == 0:
-            raise InputError("experiment has no foci; expected at least one 'x y z' line",
-                             **_where(row))
+            raise InputError(
+                "experiment has no foci; expected at least one 'x y z' line", **_where(row)
+            )
     _validate_foci(foci, exps, source)
 
 
@@ -336,9 +356,14 @@ def _validate_foci(foci: pd.DataFrame, exps: pd.DataFrame, source: str) -> None:
     xyz = foci[["x", "y", "z"]].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(xyz).all(axis=1)
     far = np.abs(np.nan_to_num(xyz)).max(axis=1, initial=0.0) > MAX_ABS_COORD_MM
-    for mask, what in ((bad, "coordinates must be finite numbers"),
-                       (far, f"coordinates lie more than {MAX_ABS_COORD_MM:g} mm from the origin, "
-                             "outside any brain; expected mm in MNI or Talairach space")):
+    for mask, what in (
+        (bad, "coordinates must be finite numbers"),
+        (
+            far,
+            f"coordinates lie more than {MAX_ABS_COORD_MM:g} mm from the origin, "
+            "outside any brain; expected mm in MNI or Talairach space",
+        ),
+    ):
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
             row = foci.iloc[i]
