@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from biomark.rules import prepare
+from biomark.shift.peaks import foci_in_mask, roi_peaks
+from biomark.space import MNI152_2MM, mm_to_ijk
+from biomark.studies import make_dataset
+
+
+def _box_mask(lo_mm, hi_mm):
+    mask = np.zeros(MNI152_2MM.shape, dtype=bool)
+    lo, hi = mm_to_ijk(np.array([lo_mm]))[0], mm_to_ijk(np.array([hi_mm]))[0]
+    mask[lo[0] : hi[0] + 1, lo[1] : hi[1] + 1, lo[2] : hi[2] + 1] = True
+    return mask
+
+
+def test_foci_in_mask_including_out_of_grid():
+    mask = _box_mask((-40, -24, 50), (-30, -16, 60))
+    xyz = np.array([[-38.0, -22, 56], [38.0, -22, 56], [-500.0, 0, 0]])
+    assert foci_in_mask(xyz, mask).tolist() == [True, False, False]
+
+
+def test_roi_peaks_centroid_counts_and_missing():
+    exps = [
+        {"experiment_id": "h", "group": "healthy", "n": 12, "space": "MNI"},
+        {
+            "experiment_id": "s",
+            "group": "stroke",
+            "n": 9,
+            "space": "MNI",
+            "days_post_stroke": 200,
+            "lesion_side": "right",
+            "lesion_location": "subcortical",
+            "task": "active",
+            "outcome_scale": "NIHSS",
+            "outcome_score": 1,
+        },
+        {"experiment_id": "m", "group": "stroke", "n": 8, "space": "MNI", "days_post_stroke": 10},
+    ]
+    foci = [
+        {"experiment_id": "h", "x": -38, "y": -22, "z": 56},
+        {"experiment_id": "h", "x": -34, "y": -20, "z": 52},
+        {"experiment_id": "h", "x": 40, "y": 0, "z": 0},
+        # right lesion: flipped to x = -36 by prepare
+        {"experiment_id": "s", "x": 36, "y": -18, "z": 54},
+        {"experiment_id": "m", "x": 0, "y": 0, "z": 0},
+    ]
+    ds = prepare(make_dataset(exps, foci)).dataset
+    out = roi_peaks(ds, _box_mask((-40, -24, 50), (-30, -16, 60)), "mi")
+    p = out.peaks.set_index("experiment_id")
+    # centroid of (-38,-22,56) and (-34,-20,52) by hand
+    assert p.loc["h", ["x", "y", "z"]].tolist() == pytest.approx([-36, -21, 54])
+    assert p.loc["h", "n_maxima"] == 2 and p.loc["h", "group"] == "healthy"
+    assert p.loc["s", ["x", "y", "z"]].tolist() == pytest.approx([-36, -18, 54])
+    assert p.loc["s", "group"] == "chronic" and p.loc["s", "outcome"] == "good"
+    assert bool(p.loc["s", "subcortical"])
+    assert out.missing["experiment_id"].tolist() == ["m"]
+    assert len(out.maxima) == 3
