@@ -62,8 +62,10 @@ def convert_data(source: Path, target: Path, fmt: str) -> Path:
 
     Nothing is written on error.
     """
-    from biomark.io.datasets import save_dataset
+    from biomark.io.datasets import FORMATS, save_dataset
 
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     dataset = load(source)
     save_dataset(dataset, target, fmt)
     return target
