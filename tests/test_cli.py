@@ -1,0 +1,79 @@
+"""The CLI: exit code 2 and one clear line for every malformed input, nothing written."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from biomark.cli import app
+from tests.io.malformed_cases import CASES, MALFORMED_DIR
+
+runner = CliRunner()
+NIMARE = Path(__file__).parent / "data" / "nimare"
+
+
+def _copy_case(name: str, tmp: Path) -> Path:
+    src = MALFORMED_DIR / name
+    dst = tmp / name
+    if src.is_dir():
+        shutil.copytree(src, dst)
+    else:
+        shutil.copy(src, dst)
+        side = src.with_name(src.name.replace(src.suffix, ".metadata.tsv"))
+        if side.exists():
+            shutil.copy(side, tmp / side.name)
+    return dst
+
+
+@pytest.mark.parametrize(("name", "line", "phrase"), CASES, ids=[c[0] for c in CASES])
+def test_malformed_validate_exit_2_one_line(name, line, phrase, tmp_path):
+    path = _copy_case(name, tmp_path)
+    result = runner.invoke(app, ["data", "validate", str(path)])
+    assert result.exit_code == 2, result.output
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert phrase in err
+    if line is not None:
+        assert f":{line}:" in err
+
+
+@pytest.mark.parametrize(("name", "line", "phrase"), CASES[::4], ids=[c[0] for c in CASES[::4]])
+def test_malformed_convert_writes_nothing(name, line, phrase, tmp_path):
+    path = _copy_case(name, tmp_path / "in") if (tmp_path / "in").mkdir() is None else None
+    out = tmp_path / "out" / "converted.json"
+    result = runner.invoke(app, ["data", "convert", str(path), str(out), "--to", "nimare"])
+    assert result.exit_code == 2
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_validate_and_convert_nimare_sample(tmp_path):
+    src = NIMARE / "test_sleuth_file.txt"
+    result = runner.invoke(app, ["data", "validate", str(src)])
+    assert result.exit_code == 0, result.output
+    assert "3 experiments, 7 foci" in result.stdout
+    out = tmp_path / "d"
+    result = runner.invoke(app, ["data", "convert", str(src), str(out), "--to", "tsv"])
+    assert result.exit_code == 0, result.output
+    assert (out / "experiments.tsv").is_file() and (out / "foci.tsv").is_file()
+
+
+def test_unknown_format_and_missing_path(tmp_path):
+    result = runner.invoke(app, ["data", "convert", "x.txt", str(tmp_path / "y"), "--to", "csv"])
+    assert result.exit_code == 2 and "--to must be one of" in result.stderr
+    result = runner.invoke(app, ["data", "validate", str(tmp_path / "nope.txt")])
+    assert result.exit_code == 2 and "nope.txt" in result.stderr
+
+
+def test_real_process_prints_no_traceback(tmp_path):
+    path = _copy_case("focus_two_columns.txt", tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "biomark.cli", "data", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
