@@ -1,1 +1,1 @@
-"""Classic ALE engine: pure numpy/scipy, no file I/O (kernels, MA maps, nulls, FWE, FDR, contrasts)."""
+"""Classic ALE engine in numpy/scipy, no file I/O: kernels, MA maps, nulls, FWE, FDR, contrasts."""
