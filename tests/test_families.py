@@ -17,8 +17,18 @@ def _prepared():
         ("i1", "stroke", 60, "active", None, None, "subcortical", "I", 7),
     ]
     exps = [
-        {"experiment_id": e, "group": g, "days_post_stroke": d, "task": t, "outcome_scale": sc,
-         "outcome_score": so, "lesion_location": loc, "cohort_id": coh, "n": n, "space": "MNI"}
+        {
+            "experiment_id": e,
+            "group": g,
+            "days_post_stroke": d,
+            "task": t,
+            "outcome_scale": sc,
+            "outcome_score": so,
+            "lesion_location": loc,
+            "cohort_id": coh,
+            "n": n,
+            "space": "MNI",
+        }
         for e, g, d, t, sc, so, loc, coh, n in rows
     ]
     foci = [{"experiment_id": r[0], "x": -38, "y": -22, "z": 56} for r in rows]

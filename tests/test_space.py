@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from biomark.space import MNI152_2MM, Grid, ijk_to_mm, in_grid, mm_to_ijk, mni_to_tal, tal_to_mni
+from biomark.space import MNI152_2MM, Grid, in_grid, mm_to_ijk, mni_to_tal, tal_to_mni
 
 
 def test_lancaster_pooled_check_vector():
