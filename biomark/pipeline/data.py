@@ -1,15 +1,8 @@
-"""The only module that wires files, study rules, analyses and reports together.
-
-The CLI calls one function here per command; each returns plain data (tables, paths) for the CLI
-to print, and raises :class:`biomark.errors.BiomarkError` for anything the user can fix.
-"""
+"""Data commands: load, validate, convert, family counts, simulate."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +12,7 @@ import pandas as pd
 from biomark.errors import InputError
 from biomark.families import family_counts
 from biomark.io.resources import embedded_dataset_dir
+from biomark.pipeline.staging import staged_output
 from biomark.rules import prepare
 from biomark.studies import Dataset
 
@@ -87,38 +81,3 @@ def simulate(seed: int, out: Path) -> Path:
         text = json.dumps(truth, sort_keys=True, indent=2) + "\n"
         (tmp / "ground_truth.json").write_text(text, encoding="utf-8")
     return out
-
-
-class staged_output:
-    """Write into a temporary sibling folder; replace ``target`` only when the block succeeds.
-
-    A failed or interrupted run leaves an existing ``target`` exactly as it was.
-    """
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.tmp: Path | None = None
-
-    def __enter__(self) -> Path:
-        parent = self.target.resolve().parent
-        if parent.exists() and not parent.is_dir():
-            raise InputError("output parent is not a folder", source=parent)
-        parent.mkdir(parents=True, exist_ok=True)
-        if self.target.exists() and not self.target.is_dir():
-            raise InputError("output exists and is not a folder", source=self.target)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=parent))
-        return self.tmp
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if self.tmp is None:
-            return
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        old = None
-        if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-            self.target.replace(old)
-        self.tmp.replace(self.target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
