@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +14,6 @@ import pandas as pd
 from biomark.errors import InputError
 from biomark.families import family_counts
 from biomark.io.resources import embedded_dataset_dir
-from biomark.pipeline.staging import staged_output
 from biomark.rules import prepare
 from biomark.studies import Dataset
 
@@ -71,13 +72,25 @@ def families(path: Path | None) -> pd.DataFrame:
 
 
 def simulate(seed: int, out: Path) -> Path:
-    """Generate the simulated stroke dataset for ``seed`` into ``out`` (atomically)."""
-    from biomark.io.tables import write_tables
+    """Generate the simulated stroke dataset for ``seed`` into ``out``.
+
+    Only the three data files are replaced (each atomically), so a README or other files kept
+    beside them survive regeneration.
+    """
+    from biomark.io.tables import EXPERIMENTS_FILE, FOCI_FILE, write_tables
     from biomark.simulate import simulate_stroke_dataset
 
     dataset, truth = simulate_stroke_dataset(np.random.default_rng(seed))
-    with staged_output(out) as tmp:
+    if out.exists() and not out.is_dir():
+        raise InputError("output exists and is not a folder", source=out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".simulate-", dir=out))
+    try:
         write_tables(dataset, tmp)
         text = json.dumps(truth, sort_keys=True, indent=2) + "\n"
         (tmp / "ground_truth.json").write_text(text, encoding="utf-8")
+        for name in (EXPERIMENTS_FILE, FOCI_FILE, "ground_truth.json"):
+            (tmp / name).replace(out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
