@@ -109,7 +109,9 @@ class ExperimentSpec:
 # One line per experiment, whitespace-separated; "-" = not applicable. Columns: key, study,
 # cohort, n, foci, task, days, lesion side, location (sub = subcortical, cs = cortico-subcortical),
 # outcome scale, intended outcome, modality, space, misses (mi / pmc), role (id words).
-# Patients: 25 cohorts, 31 experiments, 25 publications (sim-25 only re-reports cohort Y).
+# Patients: 25 cohorts, 31 experiments, 25 publications (sim-25 only re-reports cohort Y), plus
+# two experiments the inclusion criteria exclude: sim-26 (n = 5) and sim-27 (a dual task with a
+# high cognitive load), so that the study flow has exclusions to show.
 # Notes: Y is scanned at ~10 days (sim-01) and again at ~6 months (sim-25); K has an acute scan
 # and a 2-month follow-up in one paper; G2/G3 ran the passive task in more patients than could do
 # the active one; sim-12 reports well and poorly recovered patients as two groups.
@@ -146,6 +148,8 @@ Ie   sim-21 Ie   6  4 active   45   right cs  -        -    fMRI MNI -   patient
 Q1   sim-22 Q1  10  4 passive  6    left  sub -        -    PET  MNI -   patients-acute-passive
 Q2   sim-23 Q2  14  4 passive  21   right sub -        -    fMRI MNI -   patients-acute-passive
 Q3   sim-24 Q3  19  5 passive  70   left  cs  -        -    PET  TAL pmc patients-10-weeks-passive
+X1   sim-26 X1   5  6 active   15   left  sub -        -    fMRI MNI -   patients-acute-active-small
+X2   sim-27 X2  12  7 cognitive 200 right sub -        -    fMRI MNI -   patients-chronic-dual-task
 """
 
 # Healthy controls of 11 of the studies: 11 cohorts, 12 experiments (H1 active and passive).
