@@ -112,6 +112,134 @@ def simulate(
     typer.echo(f"wrote simulated dataset (seed {seed}) to {written}")
 
 
+Iterations = Annotated[
+    int, typer.Option("--iterations", help="Monte Carlo iterations / permutations.")
+]
+ClusterFormingP = Annotated[
+    float, typer.Option("--cluster-forming-p", help="Voxel p forming clusters.")
+]
+ClusterP = Annotated[float, typer.Option("--cluster-p", help="Cluster-level FWE level.")]
+Correction = Annotated[str, typer.Option("--correction", help="cfwe | vfwe | fdr | none")]
+Connectivity = Annotated[int, typer.Option("--connectivity", help="6 | 18 | 26 neighbours.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")]
+Jobs = Annotated[int, typer.Option("--jobs", help="Local worker processes.")]
+DaskScheduler = Annotated[
+    str | None, typer.Option("--dask-scheduler", help="Join a running Dask scheduler (tcp://...).")
+]
+DaskLocal = Annotated[
+    int | None, typer.Option("--dask-local", help="Start a local Dask cluster with N workers.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
+
+
+def _ale_config(
+    iterations: int, cluster_forming_p: float, cluster_p: float, correction: str,
+    connectivity: int,
+) -> Any:  # fmt: skip
+    from biomark.config import AleConfig
+
+    if correction not in ("cfwe", "vfwe", "fdr", "none"):
+        _usage(f"--correction must be cfwe, vfwe, fdr or none; got {correction!r}")
+    if connectivity not in (6, 18, 26):
+        _usage(f"--connectivity must be 6, 18 or 26; got {connectivity}")
+    if iterations < 1:
+        _usage(f"--iterations must be >= 1; got {iterations}")
+    for name, p in (("--cluster-forming-p", cluster_forming_p), ("--cluster-p", cluster_p)):
+        if not 0 < p < 1:
+            _usage(f"{name} must lie between 0 and 1; got {p}")
+    return AleConfig(
+        iterations=iterations, cluster_forming_p=cluster_forming_p, cluster_p=cluster_p,
+        correction=correction,  # type: ignore[arg-type]
+        connectivity=connectivity,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _usage(message: str) -> None:
+    typer.echo(f"biomark: error: {message}", err=True)
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _with_progress(quiet: bool, action: Callable[[Any], Any]) -> Any:
+    """Run ``action(progress_callback)`` under a rich progress bar (none when quiet)."""
+    if quiet:
+        return _run(lambda: action(None))
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("Monte Carlo", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return _run(lambda: action(update))
+
+
+@app.command("ale")
+def ale(
+    dataset: Annotated[Path, typer.Argument(help="Sleuth .txt, NiMARE .json or biomark folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (replaced atomically).")],
+    iterations: Iterations = 10000,
+    cluster_forming_p: ClusterFormingP = 0.001,
+    cluster_p: ClusterP = 0.05,
+    correction: Correction = "cfwe",
+    connectivity: Connectivity = 6,
+    seed: Seed = 0,
+    jobs: Jobs = 1,
+    dask_scheduler: DaskScheduler = None,
+    dask_local: DaskLocal = None,
+    quiet: Quiet = False,
+) -> None:
+    """Classic ALE of one dataset: maps, labelled clusters, provenance."""
+    from biomark.config import RunConfig
+    from biomark.pipeline.ale import run_ale
+
+    config = _ale_config(iterations, cluster_forming_p, cluster_p, correction, connectivity)
+    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local)
+    summary = _with_progress(quiet, lambda p: run_ale(dataset, out, config, run, p))
+    for warning in summary["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        typer.echo(
+            f"ALE of {summary['n_experiments']} experiments ({summary['n_foci']} foci): "
+            f"{summary['n_clusters']} significant clusters; wrote {summary['out']}"
+        )
+
+
+@app.command("contrast")
+def contrast(
+    dataset_a: Annotated[Path, typer.Argument(help="Group A dataset.")],
+    dataset_b: Annotated[Path, typer.Argument(help="Group B dataset.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (replaced atomically).")],
+    iterations: Iterations = 10000,
+    cluster_forming_p: ClusterFormingP = 0.001,
+    cluster_p: ClusterP = 0.05,
+    correction: Correction = "cfwe",
+    connectivity: Connectivity = 6,
+    seed: Seed = 0,
+    jobs: Jobs = 1,
+    dask_scheduler: DaskScheduler = None,
+    dask_local: DaskLocal = None,
+    quiet: Quiet = False,
+) -> None:
+    """ALE subtraction (A − B, B − A) and conjunction of two datasets."""
+    from biomark.config import RunConfig
+    from biomark.pipeline.ale import run_contrast
+
+    config = _ale_config(iterations, cluster_forming_p, cluster_p, correction, connectivity)
+    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local)
+    summary = _with_progress(
+        quiet, lambda p: run_contrast(dataset_a, dataset_b, out, config, run, p)
+    )
+    for warning in summary["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        counts = ", ".join(f"{k} {v}" for k, v in summary["clusters"].items())
+        typer.echo(f"clusters: {counts}; wrote {summary['out']}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="biomark")
