@@ -21,7 +21,9 @@ give the same values). Other grids fall back to :func:`scipy.ndimage.affine_tran
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -331,8 +333,55 @@ def load_atlases(grid: Grid = MNI152_2MM, keys: tuple[str, ...] | None = None) -
     images: dict[str, tuple[NDArray[Any], NDArray[np.float64]]] = {}
     loaded = {}
     for key in wanted:
+        cached = _read_cache(known[key], folder, grid)
+        if cached is not None:
+            loaded[key] = cached
+            continue
         stem = known[key].file_stem
         if stem not in images:  # Harvard-Oxford's two halves share one 4-D file
             images[stem] = _read_image(folder / f"atlas_{stem}.nii.gz")
         loaded[key] = _load_one(known[key], folder, grid, images[stem])
+        _write_cache(loaded[key], folder, grid)
     return AtlasSet(grid, loaded)
+
+
+# Resampling the 1 mm 4-D Jülich atlas takes seconds and ~1.7 GB; the result on a grid is
+# small, so it is cached on disk, keyed by the source file's identity and the grid.
+_CACHE_VERSION = 1
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("BIOMARK_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    base = Path(root) if root else Path.home() / ".cache"
+    return (base if os.environ.get("BIOMARK_CACHE_DIR") else base / "biomark") / "atlases"
+
+
+def _cache_path(info: AtlasInfo, folder: Path, grid: Grid) -> Path:
+    source = folder / f"atlas_{info.file_stem}.nii.gz"
+    stat = source.stat()
+    key = repr((_CACHE_VERSION, info, str(source), stat.st_size, stat.st_mtime_ns, grid))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return _cache_dir() / f"{info.key}-{digest}.npz"
+
+
+def _read_cache(info: AtlasInfo, folder: Path, grid: Grid) -> Atlas | None:
+    try:
+        path = _cache_path(info, folder, grid)
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as npz:
+            maps, names = npz["maps"], tuple(str(n) for n in npz["names"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return Atlas(info.key, names, maps, info)
+
+
+def _write_cache(atlas: Atlas, folder: Path, grid: Grid) -> None:
+    try:
+        path = _cache_path(atlas.info, folder, grid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez_compressed(tmp, maps=atlas.maps, names=np.asarray(atlas.label_names))
+        tmp.replace(path)
+    except OSError:
+        return  # a read-only home only costs the resampling time again

@@ -130,3 +130,14 @@ def test_credits_have_citation_and_licence():
 def test_unknown_atlas_key_is_input_error():
     with pytest.raises(InputError, match="unknown atlas"):
         load_atlases(MNI152_2MM, ("nope",))
+
+
+def test_disk_cache_round_trip(tmp_path, monkeypatch):
+    from biomark.io import atlases as mod
+
+    monkeypatch.setenv("BIOMARK_CACHE_DIR", str(tmp_path))
+    fresh = mod.load_atlases.__wrapped__(keys=("talairach_ba",))
+    assert len(list(tmp_path.glob("atlases/talairach_ba-*.npz"))) == 1
+    again = mod.load_atlases.__wrapped__(keys=("talairach_ba",))
+    assert np.array_equal(fresh["talairach_ba"].maps, again["talairach_ba"].maps)
+    assert fresh["talairach_ba"].label_names == again["talairach_ba"].label_names
