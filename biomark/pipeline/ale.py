@@ -174,8 +174,11 @@ def combine_groups(a: Dataset, b: Dataset) -> tuple[Dataset, np.ndarray]:
 def fit_two_groups(
     a: Dataset, b: Dataset, names: tuple[str, str], config: AleConfig, run: RunConfig,
     progress: Progress | None = None,
+    *,
+    main_a: AleResult | None = None,
+    main_b: AleResult | None = None,
 ) -> tuple[ContrastResult, Dataset]:  # fmt: skip
-    """Fit A − B, B − A and the conjunction of two prepared datasets."""
+    """Fit A − B, B − A and the conjunction of two prepared datasets (main effects reused)."""
     merged, in_a = combine_groups(a, b)
     mask, grid = load_mask()
     xyz, exp_idx, n = merged.coordinates()
@@ -183,7 +186,7 @@ def fit_two_groups(
         xyz, exp_idx, n.astype(np.float64), in_a, mask, grid, names=names,
         mode=config.contrast_mode, n_permutations=config.iterations,
         contrast_p=config.contrast_p, contrast_min_cluster_mm3=config.contrast_min_cluster_mm3,
-        seed=run.seed, backend=backend_of(run), progress=progress,
+        seed=run.seed, backend=backend_of(run), progress=progress, main_a=main_a, main_b=main_b,
         cluster_forming_p=config.cluster_forming_p, cluster_p=config.cluster_p,
         n_iterations=config.iterations, connectivity=config.connectivity,
         correction=config.correction, fdr_q=config.fdr_q, fdr_method=config.fdr_method,

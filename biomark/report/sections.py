@@ -1,0 +1,243 @@
+"""Context sections built from results: study flow, ALE analyses and contrasts, methods, provenance.
+
+Each builder takes fitted results and plain tables and returns the JSON-able pieces of the
+schema in :mod:`biomark.report.context`; figures are rendered here through
+:mod:`biomark.report.figures`. Nothing here fits a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from biomark.ale.results import AleResult, ContrastResult
+from biomark.report import figures
+from biomark.report.context import ale_warnings, figure, table
+
+_CORRECTION_NAMES = {
+    "cfwe": "cluster-level FWE",
+    "vfwe": "voxel-level FWE",
+    "fdr": "voxel-level FDR",
+    "none": "uncorrected",
+}
+_LABEL_ATLASES = ("juelich", "harvard_oxford_cortical", "harvard_oxford_subcortical", "aal2")
+
+
+def flow_section(audit: pd.DataFrame, counts: pd.DataFrame) -> dict[str, Any]:
+    """Study flow: experiments found, excluded (and why) and per-analysis counts."""
+    excluded = audit[~audit["included"].astype(bool)]
+    reasons = excluded["reason"].astype(str).value_counts()
+    return {
+        "n_found": len(audit),
+        "n_included": int(audit["included"].astype(bool).sum()),
+        "exclusions": [{"reason": r, "n": int(n)} for r, n in reasons.items()],
+        "audit": table(
+            excluded.to_dict("records"),
+            [
+                ("experiment_id", "Experiment", "text"),
+                ("study_id", "Study", "text"),
+                ("reason", "Reason for exclusion", "text"),
+            ],
+            caption="Experiments excluded by the inclusion criteria.",
+        ),
+        "analyses": table(
+            counts.to_dict("records"),
+            [
+                ("title", "Analysis", "text"),
+                ("experiments", "Experiments", "int"),
+                ("subjects", "Subjects", "int"),
+                ("foci", "Foci", "int"),
+                ("duplicates_resolved", "Duplicate reports removed", "int"),
+            ],
+            caption="Experiments, subjects and foci per analysis, after each cohort was "
+            "counted once (the larger report kept).",
+        ),
+    }
+
+
+_WHITE_MATTER = ("tract", "radiation", "fascicle", "callosal", "cingulum", "fornix", "lemniscus")
+
+
+def peak_label(row: Mapping[str, Any]) -> str:
+    """The most specific grey-matter label of a cluster peak (Jülich area, else macro-anatomy).
+
+    Jülich's fibre-tract maps are skipped: activation peaks are reported in grey matter.
+    """
+    for key in _LABEL_ATLASES:
+        value = row.get(f"peak_{key}")
+        if isinstance(value, str) and value and not any(w in value.lower() for w in _WHITE_MATTER):
+            return value
+    return "unlabelled"
+
+
+def _contributors(contrib: pd.DataFrame, cluster_id: int, top: int = 3) -> str:
+    if contrib.empty:
+        return ""
+    rows = contrib[(contrib["cluster_id"] == cluster_id) & (contrib["share_pct"] >= 1.0)]
+    rows = rows.sort_values("share_pct", ascending=False)
+    parts = [f"{r.experiment} ({r.share_pct:.0f} %)" for r in rows.head(top).itertuples()]
+    more = len(rows) - top
+    return "; ".join(parts) + (f"; +{more} more" if more > 0 else "")
+
+
+def _jackknife(contrib: pd.DataFrame, cluster_id: int) -> str:
+    if contrib.empty or "survives_without" not in contrib:
+        return ""
+    rows = contrib[contrib["cluster_id"] == cluster_id]
+    survives = rows["survives_without"].astype("boolean")
+    kept, total = int(survives.sum()), int(survives.notna().sum())
+    return f"survives {kept} of {total} leave-one-out analyses"
+
+
+def cluster_rows(clusters: pd.DataFrame, contrib: pd.DataFrame) -> list[dict[str, Any]]:
+    """Records for the cluster TABLE (peak, volume, label, contributors, jackknife)."""
+    rows = []
+    for rec in clusters.to_dict("records"):
+        cid = int(rec["cluster_id"])
+        rows.append({
+            "cluster": cid,
+            "volume_mm3": float(rec["volume_mm3"]),
+            "peak_mm": [float(rec["peak_x"]), float(rec["peak_y"]), float(rec["peak_z"])],
+            "max_ale": rec.get("max_ale"),
+            "z": rec.get("max_z"),
+            "label": peak_label(rec),
+            "contributors": _contributors(contrib, cid),
+            "jackknife": _jackknife(contrib, cid),
+        })  # fmt: skip
+    return rows
+
+
+_CLUSTER_COLUMNS = [
+    ("cluster", "#", "int"), ("volume_mm3", "Volume", "mm3"),
+    ("peak_mm", "Peak (MNI, mm)", "coord"), ("max_ale", "ALE", "num4"), ("z", "z", "num2"),
+    ("label", "Label", "text"), ("contributors", "Contributing experiments (share of ALE)", "text"),
+    ("jackknife", "Jackknife", "text"),
+]  # fmt: skip
+
+
+def _brain_figures(volume: np.ndarray, result: AleResult | ContrastResult, title: str,
+                   kind: str, with_slices: bool) -> list[dict[str, str]]:  # fmt: skip
+    import nibabel as nib
+
+    if not np.any(volume):
+        return []
+    img = nib.Nifti1Image(volume.astype(np.float32), result.grid.affine_array)
+    out = [
+        figure(
+            figures.glass_brain_png(img, title=title),
+            title=f"{title}: glass brain",
+            caption=f"Surviving voxels ({kind}) projected on a glass brain; left is left.",
+        )
+    ]
+    if with_slices:
+        out.append(
+            figure(
+                figures.stat_map_png(img, display_mode="z", cut_coords=6),
+                title=f"{title}: axial slices",
+                caption=f"Axial slices of the {kind} map over the MNI152 template.",
+            )
+        )
+    return out  # fmt: skip
+
+
+def ale_section(
+    key: str, title: str, result: AleResult, clusters: pd.DataFrame, contrib: pd.DataFrame,
+    *, n_subjects: int, description: str, with_slices: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """An ALE entry for one main-effect analysis."""
+    correction = _CORRECTION_NAMES[result.correction]
+    warnings = ale_warnings(result.n_experiments, result.correction)
+    if result.n_foci_outside_mask:
+        warnings.append(
+            {
+                "level": "note",
+                "text": f"{result.n_foci_outside_mask} foci lie "
+                "outside the brain mask; only their in-mask kernel tails count.",
+            }
+        )
+    z = result.volume(result.z_thresholded)
+    return {
+        "id": f"ale-{key}", "title": title, "kind": "main", "description": description,
+        "n_experiments": result.n_experiments, "n_subjects": int(n_subjects),
+        "n_foci": result.n_foci, "correction": correction, "warnings": warnings,
+        "figures": _brain_figures(z, result, title, "z, " + correction, with_slices),
+        "clusters": table(cluster_rows(clusters, contrib), _CLUSTER_COLUMNS,
+                          caption=f"Clusters of {title} ({correction}; p < "
+                          f"{result.parameters['cluster_p']:g}), largest first."),
+        "jackknife": None,
+    }  # fmt: skip
+
+
+def contrast_sections(
+    key: str, names: tuple[str, str], result: ContrastResult,
+    tables: Mapping[str, pd.DataFrame], *, with_slices: bool = False,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """ALE entries for A − B, B − A and the conjunction of one contrast."""
+    a, b = names
+    n_exp = result.main_a.n_experiments + result.main_b.n_experiments
+    titles = {"a_minus_b": (f"{a} > {b}", "contrast"), "b_minus_a": (f"{b} > {a}", "contrast"),
+              "conjunction": (f"{a} and {b} (conjunction)", "conjunction")}  # fmt: skip
+    out = []
+    for direction, (title, kind) in titles.items():
+        stat = getattr(result, direction)
+        frame = tables[direction]
+        rows = cluster_rows(frame, pd.DataFrame()) if len(frame) else []
+        gate = ("tested only where the first group's main effect survives (GingerALE)"
+                if result.mode == "gated" else "tested in the whole mask (NiMARE)")  # fmt: skip
+        desc = (f"Voxels where {title.split(' (')[0]}: permutation p < "
+                f"{result.parameters['contrast_p']:g}, {gate}." if kind == "contrast" else
+                "Voxels significant in both groups' main effects (minimum statistic).")  # fmt: skip
+        out.append({
+            "id": f"{kind}-{key}-{direction}", "title": title, "kind": kind,
+            "description": desc, "n_experiments": n_exp,
+            "n_subjects": int(result.main_a.n_subjects.sum() + result.main_b.n_subjects.sum()),
+            "n_foci": result.main_a.n_foci + result.main_b.n_foci,
+            "correction": f"permutation p < {result.parameters['contrast_p']:g}"
+            if kind == "contrast" else "conjunction of corrected main effects",
+            "warnings": ale_warnings(min(result.main_a.n_experiments,
+                                         result.main_b.n_experiments), ""),
+            "figures": _brain_figures(result.volume(stat), result, title, kind, with_slices),
+            "clusters": table(rows, [*_CLUSTER_COLUMNS[:3], _CLUSTER_COLUMNS[5]],
+                              caption=f"Clusters of {title}."),
+            "jackknife": None,
+        })  # fmt: skip
+    return out
+
+
+def methods_section(
+    paragraphs: Sequence[str], references: Sequence[str], atlases: Sequence[Mapping[str, str]]
+) -> dict[str, Any]:
+    """Methods: paragraphs, numbered references (deduplicated, in order) and atlas credits."""
+    refs = list(dict.fromkeys(references))
+    return {
+        "paragraphs": list(paragraphs),
+        "references": [{"key": str(i), "text": r} for i, r in enumerate(refs, start=1)],
+        "atlases": [
+            {
+                "name": a.get("title", a.get("name", "")),
+                "source": a.get("citation", a.get("source", "")),
+                "licence": a.get("licence", ""),
+            }
+            for a in atlases
+        ],
+    }
+
+
+def provenance_section(
+    *, version: str, seed: int, command: str, parameters: Mapping[str, Any],
+    software: Mapping[str, str], inputs: Sequence[tuple[str, str]],
+) -> dict[str, Any]:  # fmt: skip
+    """Provenance: versions, seed, command, parameters and input checksums."""
+
+    def scalar(v: Any) -> Any:
+        return v if isinstance(v, str | int | float | bool) or v is None else str(v)
+
+    return {
+        "biomark_version": version, "seed": int(seed), "command": command,
+        "parameters": [{"name": k, "value": scalar(v)} for k, v in parameters.items()],
+        "software": [{"name": k, "version": v} for k, v in software.items()],
+        "inputs": [{"name": n, "sha256": h} for n, h in inputs],
+    }  # fmt: skip
