@@ -27,7 +27,7 @@ def test_same_seed_same_bytes_with_one_or_two_jobs(tmp_path):
     _ale(tmp_path / "j2", "--jobs", "2")
     for name in OUTPUTS:
         assert (tmp_path / "j1" / name).is_file(), name
-    match, mismatch, errors = filecmp.cmpfiles(
+    _match, mismatch, errors = filecmp.cmpfiles(
         tmp_path / "j1", tmp_path / "j2", OUTPUTS, shallow=False
     )
     assert mismatch == [] and errors == []

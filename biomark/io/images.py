@@ -59,7 +59,7 @@ def save_map(
     vol = np.zeros(grid.shape, dtype=np.float32)
     vol[mask] = values
     out = Path(path)
-    img = nib.Nifti1Image(vol, grid.affine_array)  # type: ignore[no-untyped-call]
-    img.header.set_data_dtype(np.float32)  # type: ignore[no-untyped-call]
+    img = nib.Nifti1Image(vol, grid.affine_array)
+    img.header.set_data_dtype(np.float32)
     nib.save(img, str(out))
     return out

@@ -14,7 +14,8 @@ import pandas as pd
 
 from biomark import __version__
 from biomark.ale.diagnostics import cluster_contributions, cluster_robustness
-from biomark.ale.fit import fit_ale, fit_contrast
+from biomark.ale.fit import fit_ale
+from biomark.ale.fit_contrast import fit_contrast
 from biomark.ale.results import AleResult, ContrastResult, ale_cluster_table, contrast_cluster_table
 from biomark.config import AleConfig, RunConfig
 from biomark.errors import InputError

@@ -4,7 +4,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from biomark.ale.fit import fit_ale, fit_contrast
+from biomark.ale.fit import fit_ale
+from biomark.ale.fit_contrast import fit_contrast
 from biomark.ale.results import ale_cluster_table, contrast_cluster_table
 from biomark.errors import InputError
 from biomark.parallel import make_backend
