@@ -240,6 +240,61 @@ def contrast(
         typer.echo(f"clusters: {counts}; wrote {summary['out']}")
 
 
+@app.command("report")
+def report(
+    family: Annotated[
+        str,
+        typer.Option("--family", help="group | time | outcome | shift | subcortical | task | all"),
+    ],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Dataset (default: the embedded one).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: reports/<family>/).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html,pdf")] = "html,pdf",
+    iterations: Iterations = 10000,
+    seed: Seed = 0,
+    jobs: Jobs = 1,
+    dask_scheduler: DaskScheduler = None,
+    dask_local: DaskLocal = None,
+    quiet: Quiet = False,
+) -> None:
+    """Run a model family end to end and write its HTML and PDF biomarker report."""
+    from biomark.config import RunConfig
+    from biomark.pipeline.report import parse_formats, run_report
+
+    formats = _run(lambda: parse_formats(fmt))
+    config = _ale_config(iterations, 0.001, 0.05, "cfwe", 6)
+    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
+                    quiet=quiet)  # fmt: skip
+    summary = _with_stages(quiet, lambda p: run_report(family, data, out, formats, config, run, p))
+    if not quiet:
+        files = ", ".join(f"report.{f}" for f in summary["formats"])
+        note = " (simulated data)" if summary["simulated"] else ""
+        typer.echo(f"wrote {files}{note} to {summary['out']}")
+
+
+def _with_stages(quiet: bool, action: Callable[[Any], Any]) -> Any:
+    """Like :func:`_with_progress`, with one bar per named stage."""
+    if quiet:
+        return _run(lambda: action(None))
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return _run(lambda: action(update))
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="biomark")

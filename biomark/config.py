@@ -120,7 +120,8 @@ class AleConfig:
         Minimum volume of surviving clusters.
     contrast_p, contrast_mode, contrast_min_cluster_mm3
         Subtraction voxel threshold, ``"gated"`` (GingerALE) or ``"whole_mask"`` (NiMARE), and
-        its minimum cluster volume.
+        its minimum cluster volume (200 mm³, a common GingerALE choice, so that single voxels
+        of a noisy difference map are not reported as findings).
     """
 
     iterations: int = 10000
@@ -133,7 +134,7 @@ class AleConfig:
     min_cluster_mm3: float = 0.0
     contrast_p: float = 0.01
     contrast_mode: Literal["gated", "whole_mask"] = "gated"
-    contrast_min_cluster_mm3: float = 0.0
+    contrast_min_cluster_mm3: float = 200.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ class Selection:
     key: str
     title: str
     where: tuple[tuple[str, tuple[str, ...]], ...]
+    who: str = ""  # plain words for sentences, e.g. "patients with good recovery"
 
     def matches(self, experiments: pd.DataFrame) -> pd.Series:
         """Boolean mask over ``experiments`` rows."""
@@ -71,19 +72,20 @@ class Family:
     shift_tests: tuple[ShiftTest, ...] = field(default_factory=tuple)
 
 
-def _sel(key: str, title: str, **where: str | tuple[str, ...]) -> Selection:
+def _sel(key: str, title: str, who: str, **where: str | tuple[str, ...]) -> Selection:
     conds = tuple((k, (v,) if isinstance(v, str) else v) for k, v in where.items())
-    return Selection(key, title, conds)
+    return Selection(key, title, conds, who)
 
 
 SELECTIONS: Final[dict[str, Selection]] = {
     s.key: s
     for s in (
-        _sel("patients", "All patients", group="stroke"),
-        _sel("healthy", "Healthy controls", group="healthy"),
+        _sel("patients", "All patients", "patients", group="stroke"),
+        _sel("healthy", "Healthy controls", "healthy controls", group="healthy"),
         _sel(
             "acute",
             "Acute patients (< 35 days), active tasks",
+            "acute patients",
             group="stroke",
             time_group="acute",
             task="active",
@@ -91,6 +93,7 @@ SELECTIONS: Final[dict[str, Selection]] = {
         _sel(
             "chronic",
             "Chronic patients (> 90 days), active tasks",
+            "chronic patients",
             group="stroke",
             time_group="chronic",
             task="active",
@@ -98,6 +101,7 @@ SELECTIONS: Final[dict[str, Selection]] = {
         _sel(
             "good",
             "Good outcome (chronic, active tasks)",
+            "patients with good recovery",
             group="stroke",
             time_group="chronic",
             task="active",
@@ -106,15 +110,23 @@ SELECTIONS: Final[dict[str, Selection]] = {
         _sel(
             "poor",
             "Poor outcome (chronic, active tasks)",
+            "patients with poor recovery",
             group="stroke",
             time_group="chronic",
             task="active",
             outcome="poor",
         ),
-        _sel("subcortical", "Subcortical lesions", group="stroke", lesion_location="subcortical"),
+        _sel(
+            "subcortical",
+            "Subcortical lesions",
+            "patients with subcortical lesions",
+            group="stroke",
+            lesion_location="subcortical",
+        ),
         _sel(
             "subcortical_acute",
             "Subcortical lesions, acute",
+            "acute subcortical patients",
             group="stroke",
             lesion_location="subcortical",
             time_group="acute",
@@ -122,14 +134,39 @@ SELECTIONS: Final[dict[str, Selection]] = {
         _sel(
             "subcortical_chronic",
             "Subcortical lesions, chronic",
+            "chronic subcortical patients",
             group="stroke",
             lesion_location="subcortical",
             time_group="chronic",
         ),
-        _sel("patients_active", "Patients, active tasks", group="stroke", task="active"),
-        _sel("patients_passive", "Patients, passive tasks", group="stroke", task="passive"),
-        _sel("healthy_active", "Healthy controls, active tasks", group="healthy", task="active"),
-        _sel("healthy_passive", "Healthy controls, passive tasks", group="healthy", task="passive"),
+        _sel(
+            "patients_active",
+            "Patients, active tasks",
+            "patients moving actively",
+            group="stroke",
+            task="active",
+        ),
+        _sel(
+            "patients_passive",
+            "Patients, passive tasks",
+            "patients moved passively",
+            group="stroke",
+            task="passive",
+        ),
+        _sel(
+            "healthy_active",
+            "Healthy controls, active tasks",
+            "controls moving actively",
+            group="healthy",
+            task="active",
+        ),
+        _sel(
+            "healthy_passive",
+            "Healthy controls, passive tasks",
+            "controls moved passively",
+            group="healthy",
+            task="passive",
+        ),
     )
 }
 

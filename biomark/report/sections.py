@@ -16,6 +16,7 @@ import pandas as pd
 from biomark.ale.results import AleResult, ContrastResult
 from biomark.report import figures
 from biomark.report.context import ale_warnings, figure, table
+from biomark.report.filters import fmt_coord
 
 _CORRECTION_NAMES = {
     "cfwe": "cluster-level FWE",
@@ -241,3 +242,50 @@ def provenance_section(
         "software": [{"name": k, "version": v} for k, v in software.items()],
         "inputs": [{"name": n, "sha256": h} for n, h in inputs],
     }  # fmt: skip
+
+
+def hemisphere_words(label: str, lesioned: bool) -> str:
+    """Spell out an atlas label's trailing L/R; in flipped patient data L is ipsilesional."""
+    for suffix, side, role in ((" L", "left", "ipsilesional"), (" R", "right", "contralesional")):
+        if label.endswith(suffix):
+            extra = f", {role}" if lesioned else ""
+            return f"{label[: -len(suffix)]} ({side}{extra})"
+    return label
+
+
+def contrast_findings(
+    names: tuple[str, str],
+    tables: Mapping[str, pd.DataFrame],
+    n_experiments: tuple[int, int],
+    *,
+    lesioned: bool = False,
+) -> list[dict[str, str]]:
+    """Plain-language findings for the clusters of both subtraction directions.
+
+    ALE gives no probability of direction, so the grade reflects how far the evidence can be
+    trusted: ``weak`` below 17 experiments per group (Eickhoff 2016), else ``moderate``.
+    """
+    a, b = names
+    grade = "weak" if min(n_experiments) < 17 else "moderate"
+    out = []
+    for direction, (hi, lo) in (("a_minus_b", (a, b)), ("b_minus_a", (b, a))):
+        frame = tables.get(direction, pd.DataFrame())
+        if frame.empty:
+            out.append({
+                "headline": f"No region is more active in {hi} than in {lo}.",
+                "detail": "No cluster of the subtraction survived its threshold.",
+                "evidence": "inconclusive",
+            })  # fmt: skip
+            continue
+        labels = list(dict.fromkeys(
+            hemisphere_words(peak_label(r), lesioned) for r in frame.to_dict("records")
+        ))  # fmt: skip
+        top = frame.iloc[0]
+        out.append({
+            "headline": f"Activity in {'; '.join(labels[:3])} is higher in {hi} than in {lo}.",
+            "detail": f"{len(frame)} cluster(s); the largest has {top['volume_mm3']:,.0f} mm³ and "
+            f"peaks at {fmt_coord([top['peak_x'], top['peak_y'], top['peak_z']])} mm MNI. "
+            f"Groups of {n_experiments[0]} and {n_experiments[1]} experiments.",
+            "evidence": grade,
+        })  # fmt: skip
+    return out
