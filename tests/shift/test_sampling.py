@@ -1,0 +1,106 @@
+"""Smoke sampling (2 chains × 50 draws): the result's shape, provenance and reproducibility."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from biomark.config import PriorConfig, SamplerConfig
+from biomark.shift.model import build_shift_model
+from biomark.shift.predict import predict_good_outcome
+from biomark.shift.sampling import (
+    _seed_int,
+    fit_prior_sensitivity,
+    sample_prior_predictive,
+    sample_shift_model,
+)
+from biomark.shift.summary import (
+    diagnostics,
+    outcome_table,
+    ppc_summary,
+    sensitivity_table,
+    shift_table,
+)
+from tests.shift.conftest import REALISTIC_REPORTS, simulate_peaks
+
+pytestmark = pytest.mark.sampling
+SMOKE = SamplerConfig().smoke()
+
+
+@pytest.fixture(scope="module")
+def shift_model():
+    peaks = simulate_peaks(
+        np.random.default_rng(5),
+        shift_mm={"acute": (0, 0, -6), "chronic": (0, 0, -5)},
+        reports_per_cohort=REALISTIC_REPORTS,
+    )[0]
+    return build_shift_model(peaks, roi="MI")
+
+
+@pytest.fixture(scope="module")
+def smoke_fit(shift_model):
+    return sample_shift_model(shift_model, SMOKE, seed=123)
+
+
+def test_result_is_stamped_datatree(smoke_fit):
+    assert isinstance(smoke_fit, xr.DataTree)
+    assert {"posterior", "sample_stats", "observed_data", "posterior_predictive"} <= set(
+        smoke_fit.children
+    )
+    post = smoke_fit["posterior"]
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 50
+    assert post["shift"].dims == ("chain", "draw", "contrast", "axis")
+    attrs = smoke_fit.attrs
+    assert attrs["seed"] == 123 and attrs["roi"] == "MI"
+    assert json.loads(attrs["sampler_config"])["nuts_sampler"] == "pymc"
+    assert json.loads(attrs["sampler_config"])["draws"] == 50
+    assert json.loads(attrs["prior_config"])["delta_sd_mm"] == 10.0
+    for key in ("pymc_version", "pytensor_version", "arviz_version"):
+        assert attrs[key]
+    pp = smoke_fit["posterior_predictive"]
+    assert pp["peak_mm"].shape[-2:] == smoke_fit["observed_data"]["peak_mm"].shape
+
+
+def test_same_seed_same_draws(shift_model, smoke_fit):
+    again = sample_shift_model(shift_model, SMOKE, seed=123, posterior_predictive=False)
+    np.testing.assert_array_equal(
+        again["posterior"]["shift"].values, smoke_fit["posterior"]["shift"].values
+    )
+
+
+def test_generator_seed_is_drawn_once():
+    expected = int(np.random.default_rng(9).integers(0, 2**31 - 1))
+    assert _seed_int(np.random.default_rng(9)) == expected
+    assert _seed_int(7) == 7
+
+
+def test_summaries_on_smoke_fit(smoke_fit):
+    table = shift_table(smoke_fit)
+    assert len(table) == 3 * 4
+    assert table[["r_hat", "ess_bulk", "ess_tail"]].notna().all().all()
+    assert len(outcome_table(smoke_fit)) == 1
+    ppc = ppc_summary(smoke_fit)
+    assert set(ppc.check) == {"peak coverage", "share of good outcomes"}
+    d = diagnostics(smoke_fit)
+    assert not d.ok  # 100 draws cannot reach ESS 400
+    pred = predict_good_outcome(smoke_fit, [-38.0, -22.0, 50.0])
+    assert 0 <= pred.hdi_low <= pred.hdi_high <= 1
+
+
+def test_prior_predictive(shift_model):
+    prior = sample_prior_predictive(shift_model, draws=20, seed=1)
+    assert prior["prior"]["shift"].sizes["draw"] == 20
+    assert prior["prior_predictive"]["peak_mm"].shape[-1] == 3
+    assert prior.attrs["seed"] == 1
+
+
+def test_prior_sensitivity_refits(shift_model, smoke_fit):
+    wide = PriorConfig().wide()
+    assert (wide.delta_sd_mm, wide.tau_cohort_sd_mm) == (20.0, 10.0)
+    fits = fit_prior_sensitivity(shift_model, SMOKE, seed=1, priors=[wide])
+    assert set(fits) == {"wide"}
+    assert json.loads(fits["wide"].attrs["prior_config"])["delta_sd_mm"] == 20.0
+    table = sensitivity_table({"default": smoke_fit, **fits})
+    assert set(table.prior) == {"default", "wide"}
+    assert (table.query("prior == 'default'").change_mm == 0).all()
