@@ -1,0 +1,203 @@
+"""``biomark shift`` and ``biomark predict``: ROI maxima, frequentist tests and the PyMC model."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from biomark.ale.labels import left_mi_mask, medial_pmc_mask
+from biomark.config import SamplerConfig
+from biomark.errors import InputError
+from biomark.io.atlases import AtlasSet, load_atlases
+from biomark.io.outputs import write_json, write_table
+from biomark.pipeline.ale import software_versions
+from biomark.pipeline.data import load
+from biomark.pipeline.staging import staged_output
+from biomark.rules import prepare, resolve_duplicate_cohorts
+from biomark.shift.peaks import RoiPeaks, roi_peaks
+from biomark.space import MNI152_2MM, ijk_to_mm
+from biomark.studies import Dataset
+
+# Upper-limb tasks activate the hand/arm part of MI, lateral to the leg area on the medial wall,
+# where medial premotor foci would otherwise pull MI centroids upwards.
+MI_HAND_MAX_X_MM = -20.0
+ROIS: dict[str, str] = {
+    "mi": "Ipsilesional primary motor cortex (MI: Jülich BA4a ∪ BA4p, left, hand/arm part)",
+    "medial-pmc": "Medial premotor cortex (SMA and pre-SMA: Jülich BA6, |x| ≤ 16 mm)",
+}
+SENSITIVITY_SAMPLER = SamplerConfig(chains=2, draws=500, tune=500)
+
+
+@dataclass(frozen=True)
+class RoiShift:
+    """Everything one ROI's shift analysis produced."""
+
+    roi: str
+    title: str
+    peaks: RoiPeaks
+    frequentist: Any  # biomark.shift.frequentist.FrequentistShift
+    idata: Any  # xarray.DataTree from the PyMC fit
+    bayes: pd.DataFrame
+    outcome: pd.DataFrame
+    comparison: pd.DataFrame
+    diagnostics: Any  # biomark.shift.summary.Diagnostics
+    sensitivity: pd.DataFrame
+    ppc: pd.DataFrame
+    methods: str
+
+
+def roi_names(text: str) -> list[str]:
+    """``mi``, ``medial-pmc`` or ``all``."""
+    if text == "all":
+        return list(ROIS)
+    if text not in ROIS:
+        raise InputError(f"--roi must be mi, medial-pmc or all; got {text!r}", record="--roi")
+    return [text]
+
+
+def roi_mask(atlases: AtlasSet, roi: str) -> np.ndarray:
+    """The boolean ROI mask on the MNI 2 mm grid."""
+    if roi == "mi":
+        mask = left_mi_mask(atlases)
+        ijk = np.argwhere(np.ones(MNI152_2MM.shape, dtype=bool))
+        x = ijk_to_mm(ijk)[:, 0].reshape(MNI152_2MM.shape)
+        return mask & (x <= MI_HAND_MAX_X_MM)
+    return medial_pmc_mask(atlases)
+
+
+def shift_dataset(dataset: Dataset) -> Dataset:
+    """Experiments of the shift analyses: active upper-limb tasks, patients and controls."""
+    exps = dataset.experiments
+    keep = exps["task"].eq("active").fillna(False) & exps["group"].notna()
+    return dataset.subset(exps.loc[keep, "experiment_id"].astype(str), "shift")
+
+
+def analyse_roi(
+    dataset: Dataset, atlases: AtlasSet, roi: str, sampler: SamplerConfig, seed: int,
+    *, sensitivity: bool = True,
+) -> RoiShift:  # fmt: skip
+    """Frequentist tests and the Bayesian model for one ROI of a prepared dataset."""
+    from biomark.shift import frequentist, summary
+    from biomark.shift.model import build_shift_model
+    from biomark.shift.sampling import fit_prior_sensitivity, sample_shift_model
+
+    found = roi_peaks(dataset, roi_mask(atlases, roi), roi)
+    peaks = found.peaks
+    if peaks.empty or not (peaks["group"] == "healthy").any():
+        raise InputError(f"no healthy experiment has a focus in the {roi} ROI", record=roi)
+    # The paper counted each cohort once; the model keeps duplicates as a cohort effect.
+    dedup, _ = resolve_duplicate_cohorts(dataset.subset(peaks["experiment_id"].astype(str)))
+    freq_peaks = peaks[peaks["experiment_id"].isin(dedup.experiments["experiment_id"])]
+    freq = frequentist.frequentist_shift(freq_peaks, np.random.default_rng(seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        model = build_shift_model(peaks, roi=roi)
+        idata = sample_shift_model(model, sampler, seed)
+        sens = (
+            summary.sensitivity_table(
+                {"default": idata, **fit_prior_sensitivity(model, SENSITIVITY_SAMPLER, seed + 1)}
+            )
+            if sensitivity
+            else pd.DataFrame()
+        )
+    bayes = summary.shift_table(idata)
+    outcome = summary.outcome_table(idata) if model.has_outcome else pd.DataFrame()
+    return RoiShift(
+        roi, ROIS[roi], found, freq, idata, bayes, outcome,
+        summary.comparison_table(freq.axis_tests, bayes), summary.diagnostics(idata), sens,
+        summary.ppc_summary(idata), freq.methods,
+    )  # fmt: skip
+
+
+def run_shift_analyses(
+    dataset: Dataset, rois: Sequence[str], sampler: SamplerConfig, seed: int,
+    *, sensitivity: bool = True,
+) -> dict[str, RoiShift]:  # fmt: skip
+    """Every requested ROI (a prepared dataset; active tasks are selected here)."""
+    data = shift_dataset(dataset)
+    atlases = load_atlases()
+    return {r: analyse_roi(data, atlases, r, sampler, seed + i, sensitivity=sensitivity)
+            for i, r in enumerate(rois)}  # fmt: skip
+
+
+def write_shift_outputs(results: dict[str, RoiShift], folder: Path) -> None:
+    """The tables, ``posterior.nc`` (one group per ROI) and diagnostics of a shift run."""
+    import xarray as xr
+
+    def stack(attr: str) -> pd.DataFrame:
+        frames = [getattr(r, attr).assign(roi=k) for k, r in results.items()]
+        return pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else frames
+
+    freq = pd.concat([r.frequentist.axis_tests.assign(roi=k) for k, r in results.items()])
+    write_table(freq, folder / "shift_frequentist.tsv")
+    write_table(pd.concat([r.frequentist.hotelling.assign(roi=k) for k, r in results.items()]),
+                folder / "shift_hotelling.tsv")  # fmt: skip
+    ancova = [r.frequentist.ancova.assign(roi=k) for k, r in results.items()]
+    write_table(pd.concat(ancova), folder / "shift_ancova.tsv")
+    write_table(stack("bayes"), folder / "shift_bayes.tsv")
+    write_table(stack("comparison"), folder / "comparison.tsv")
+    write_table(stack("sensitivity"), folder / "prior_sensitivity.tsv")
+    write_table(stack("ppc"), folder / "posterior_predictive_check.tsv")
+    outcome = [r.outcome.assign(roi=k) for k, r in results.items() if len(r.outcome)]
+    if outcome:
+        write_table(pd.concat(outcome), folder / "outcome_association.tsv")
+    write_table(pd.concat([r.peaks.peaks.assign(roi=k) for k, r in results.items()]),
+                folder / "roi_peaks.tsv")  # fmt: skip
+    write_table(pd.concat([r.peaks.missing.assign(roi=k) for k, r in results.items()]),
+                folder / "roi_missing.tsv")  # fmt: skip
+    diag = [{"roi": k, **asdict(r.diagnostics)} for k, r in results.items()]
+    write_table(pd.DataFrame(diag), folder / "diagnostics.tsv")
+    tree = xr.DataTree(children={k.replace("-", "_"): r.idata for k, r in results.items()})
+    tree.to_netcdf(folder / "posterior.nc", engine="h5netcdf")
+
+
+def run_shift(
+    source: Path | None, out: Path, roi: str, sampler: SamplerConfig, seed: int
+) -> dict[str, Any]:
+    """``biomark shift``: analyse the ROIs and write every table atomically."""
+    rois = roi_names(roi)
+    raw = load(source)
+    results = run_shift_analyses(prepare(raw).dataset, rois, sampler, seed)
+    with staged_output(out) as tmp:
+        write_shift_outputs(results, tmp)
+        write_json({"software": software_versions(), "seed": seed, "sampler": asdict(sampler),
+                    "rois": {k: v.title for k, v in results.items()},
+                    "input_sha256": raw.checksum(), "methods": [r.methods for r in
+                    results.values()][:1]}, tmp / "provenance.json")  # fmt: skip
+    return {"out": str(out), "diagnostics": {k: r.diagnostics for k, r in results.items()}}
+
+
+def predict(
+    mi_peak: tuple[float, float, float], days: float | None, posterior: Path | None,
+    source: Path | None, seed: int,
+) -> Any:  # fmt: skip
+    """Probability of good outcome for a new patient's MI peak (fits the MI model if needed)."""
+    from biomark.shift.predict import predict_good_outcome
+
+    if posterior is not None:
+        idata = _read_posterior(posterior)
+    else:
+        sampler = replace(SamplerConfig(), chains=2)
+        fit = run_shift_analyses(prepare(load(source)).dataset, ["mi"], sampler, seed,
+                                 sensitivity=False)  # fmt: skip
+        idata = fit["mi"].idata
+    return predict_good_outcome(idata, np.asarray(mi_peak, dtype=np.float64), days)
+
+
+def _read_posterior(path: Path) -> Any:
+    import xarray as xr
+
+    try:
+        tree = xr.open_datatree(path, engine="h5netcdf")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read posterior file ({exc.__class__.__name__})",
+                         source=path) from None  # fmt: skip
+    if "mi" not in tree.children:
+        raise InputError("posterior file has no MI fit; run biomark shift --roi mi", source=path)
+    return tree["mi"]
