@@ -31,7 +31,7 @@ class SamplerConfig:
     chains: int = 4
     draws: int = 1000
     tune: int = 1000
-    target_accept: float = 0.9
+    target_accept: float = 0.95
     cores: int = 2
     init: str = "jitter+adapt_diag"
     nuts_sampler: Literal["pymc"] = "pymc"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from biomark import __version__
-from biomark.config import AleConfig, RunConfig
+from biomark.config import AleConfig, RunConfig, SamplerConfig
 from biomark.errors import InputError
 from biomark.families import SELECTIONS
 from biomark.io.atlases import atlas_credits
@@ -20,8 +20,13 @@ from biomark.pipeline.ale import software_versions
 from biomark.pipeline.data import load
 from biomark.pipeline.family import FamilyRun, family_list, run_families
 from biomark.pipeline.staging import staged_output
-from biomark.report import sections
-from biomark.report.context import SCHEMA_VERSION, banner, validate_context
+from biomark.report import sections, shift_sections
+from biomark.report.context import (
+    SCHEMA_VERSION,
+    banner,
+    evidence_strength,
+    validate_context,
+)
 from biomark.rules import prepare
 
 Progress = Callable[[str, int, int], None]
@@ -60,6 +65,15 @@ def run_report(
     raw = load(source)
     prepared = prepare(raw)
     fam = run_families(families, prepared, config, run, progress)
+    rois = list(dict.fromkeys(t.roi for f in families for t in f.shift_tests))
+    if rois:
+        from biomark.pipeline.shift import run_shift_analyses
+
+        if progress is not None:
+            progress("Peak-shift models", 0, len(rois))
+        fam.shifts.update(run_shift_analyses(prepared.dataset, rois, SamplerConfig(), run.seed))
+        if progress is not None:
+            progress("Peak-shift models", len(rois), len(rois))
     simulated = data is None or _is_embedded(source)
     context = build_context(fam, family, simulated, config, run, source, raw.checksum())
     validate_context(context)
@@ -72,6 +86,11 @@ def run_report(
 
             render_pdf(html, tmp / "report.pdf")
         _write_results(fam, tmp)
+        if fam.shifts:
+            from biomark.pipeline.shift import write_shift_outputs
+
+            (tmp / "shift").mkdir()
+            write_shift_outputs(fam.shifts, tmp / "shift")
         write_json(context, tmp / "context.json")
         write_json(_provenance(context, config, run), tmp / "provenance.json")
     return {"out": str(target), "formats": list(formats), "simulated": simulated,
@@ -113,6 +132,13 @@ def build_context(
         findings.extend(sections.contrast_findings(
             (sel_a.who, sel_b.who), c.tables, n_exp, lesioned=lesioned
         ))  # fmt: skip
+    shift_context, shift_findings = [], []
+    for roi, r in fam.shifts.items():
+        shift_context.append(_shift_section(roi, r))
+        if not r.outcome.empty:
+            shift_findings.append(_outcome_finding(roi, r.outcome.iloc[0]))
+        shift_findings.extend(shift_sections.shift_findings(roi, r.bayes, r.main_axis))
+    findings = shift_findings + findings
     paragraphs = [_study_methods()]
     references: list[str] = []
     for a in fam.analyses.values():
@@ -122,6 +148,11 @@ def build_context(
     for c in fam.contrasts.values():
         paragraphs.append(c.result.methods)
         references.extend(c.result.references)
+        break
+    for r in fam.shifts.values():
+        paragraphs.append(r.methods)
+        paragraphs.append(_model_methods())
+        references.extend(SHIFT_REFERENCES)
         break
     return {
         "schema_version": SCHEMA_VERSION,
@@ -147,7 +178,7 @@ def build_context(
         },
         "flow": sections.flow_section(fam.prepared.audit, fam.counts),
         "ale": ale,
-        "shift": [],
+        "shift": shift_context,
         "methods": sections.methods_section(paragraphs, references, atlas_credits()),
         "provenance": sections.provenance_section(
             version=__version__,
@@ -159,6 +190,61 @@ def build_context(
             inputs=[(str(source), checksum)],
         ),
     }
+
+
+SHIFT_REFERENCES = (
+    "Abril-Pla O, Andreani V, Carroll C, et al. (2023). PyMC: a modern, and comprehensive "
+    "probabilistic programming framework in Python. PeerJ Comput Sci 9:e1516.",
+    "Kumar R, Carroll C, Hartikainen A, Martin O (2019). ArviZ a unified library for "
+    "exploratory analysis of Bayesian models in Python. J Open Source Softw 4:1143.",
+    "Lancaster JL, Tordesillas-Gutiérrez D, Martinez M, et al. (2007). Bias between MNI and "
+    "Talairach coordinates analyzed using the ICBM-152 brain template. Hum Brain Mapp "
+    "28:1194-1205.",
+)
+
+
+def _model_methods() -> str:
+    return (
+        "The Bayesian hierarchical model (PyMC, sampled with NUTS; summaries with ArviZ) treats "
+        "each experiment's peak as a noisy measurement of its latent peak: the measurement SD is "
+        "the ALE kernel's spatial uncertainty for the experiment's sample size (Eickhoff et al., "
+        "2009) plus a residual between-experiment scale; group displacements (acute, chronic, "
+        "subcortical vs healthy) are estimated per axis with weakly informative Normal(0, 10 mm) "
+        "priors; cohorts reported more than once share a cohort random effect instead of being "
+        "deleted (non-centred parameterisation). Good vs poor outcome of chronic experiments "
+        "enters a logistic regression on the latent ventral displacement, so measurement error "
+        "propagates into the odds ratio. Estimates are posterior means with 95 % highest-"
+        "density intervals; convergence is checked by R-hat ≤ 1.01, bulk and tail effective "
+        "sample size ≥ 400 and no divergent transitions; priors are varied in a sensitivity "
+        "analysis."
+    )
+
+
+def _outcome_finding(roi: str, o: Any) -> dict[str, str]:
+    better = o["p_positive"] >= 0.5
+    return {
+        "headline": f"{shift_sections.REGION_NAMES.get(roi, roi)}: a more ventral peak goes with "
+        f"{'better' if better else 'worse'} recovery.",
+        "detail": f"Odds ratio of good recovery per {o['unit_mm']:g} mm more ventral: "
+        f"{o['odds_ratio_median']:.2f} (95 % HDI {o['hdi_low']:.2f} to {o['hdi_high']:.2f}); "
+        f"probability of this direction {100 * max(o['p_positive'], 1 - o['p_positive']):.1f} %.",
+        "evidence": evidence_strength(
+            max(o["p_positive"], 1 - o["p_positive"]), o["hdi_low"] > 1 or o["hdi_high"] < 1
+        ),
+    }
+
+
+def _shift_section(roi: str, r: Any) -> dict[str, Any]:
+    diag_rows = [
+        {"parameter": f"shift {row['contrast']} {row['axis']}", "r_hat": row["r_hat"],
+         "ess_bulk": row["ess_bulk"], "ess_tail": row["ess_tail"]}
+        for row in r.bayes.to_dict("records")
+    ]  # fmt: skip
+    notes = [f"Sampler: 4 chains × 1,000 draws after 1,000 tuning steps; {r.diagnostics.message}"]
+    return shift_sections.shift_section(
+        roi, r.title, r.comparison, r.bayes, r.outcome, r.curve, r.draws, diag_rows,
+        int(r.diagnostics.divergences), r.sensitivity, r.main_axis, len(r.peaks.missing), notes,
+    )  # fmt: skip
 
 
 def _study_methods() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -50,6 +51,9 @@ class RoiShift:
     sensitivity: pd.DataFrame
     ppc: pd.DataFrame
     methods: str
+    curve: pd.DataFrame  # P(good) along the ventral displacement axis (empty without outcome)
+    main_axis: str  # the axis of the paper's finding: z (ventral) for MI, y (caudal) for PMC
+    draws: dict[str, np.ndarray]  # posterior draws of each contrast's shift on ``main_axis``
 
 
 def roi_names(text: str) -> list[str]:
@@ -95,6 +99,10 @@ def analyse_roi(
     dedup, _ = resolve_duplicate_cohorts(dataset.subset(peaks["experiment_id"].astype(str)))
     freq_peaks = peaks[peaks["experiment_id"].isin(dedup.experiments["experiment_id"])]
     freq = frequentist.frequentist_shift(freq_peaks, np.random.default_rng(seed))
+    pymc_log = logging.getLogger("pymc")
+    level = pymc_log.level
+    # PyMC narrates every sampler start at INFO; biomark prints its own progress and diagnostics.
+    pymc_log.setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         model = build_shift_model(peaks, roi=roi)
@@ -106,12 +114,20 @@ def analyse_roi(
             if sensitivity
             else pd.DataFrame()
         )
+    pymc_log.setLevel(level)
+    from biomark.shift.predict import outcome_curve
+
     bayes = summary.shift_table(idata)
     outcome = summary.outcome_table(idata) if model.has_outcome else pd.DataFrame()
+    axis = "z" if roi == "mi" else "y"
+    shift: Any = idata["posterior"]["shift"]
+    draws = {str(c): np.asarray(shift.sel(contrast=c, axis=axis).values).ravel()
+             for c in shift["contrast"].values}  # fmt: skip
     return RoiShift(
         roi, ROIS[roi], found, freq, idata, bayes, outcome,
         summary.comparison_table(freq.axis_tests, bayes), summary.diagnostics(idata), sens,
         summary.ppc_summary(idata), freq.methods,
+        outcome_curve(idata, np.linspace(-10.0, 15.0, 51)), axis, draws,
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from typing import Final
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
 
@@ -91,3 +92,26 @@ def predict_good_outcome(
         ventral_displacement_mm=float(d.mean()),
         note=note,
     )
+
+
+def outcome_curve(
+    idata: xr.DataTree, displacement_mm: ArrayLike, ci_prob: float = 0.95
+) -> pd.DataFrame:
+    """P(good outcome) along a grid of ventral displacements, with its HDI band.
+
+    Returns columns ``displacement_mm, probability, hdi_low, hdi_high`` (one row per grid point);
+    empty when the fit has no outcome part.
+    """
+    post = idata["posterior"].to_dataset()
+    if "beta" not in post.data_vars:
+        return pd.DataFrame(columns=["displacement_mm", "probability", "hdi_low", "hdi_high"])
+    unit = json.loads(str(idata.attrs.get("prior_config", "{}"))).get("beta_unit_mm", 5.0)
+    stack = post.stack(sample=("chain", "draw"))
+    grid = np.asarray(displacement_mm, dtype=np.float64)
+    logit = stack["alpha"].values[None, :] + stack["beta"].values[None, :] * grid[:, None] / unit
+    prob = 1.0 / (1.0 + np.exp(-logit))
+    bands = np.asarray([az.hdi(row, prob=ci_prob) for row in prob], dtype=np.float64)
+    return pd.DataFrame({
+        "displacement_mm": grid, "probability": prob.mean(axis=1),
+        "hdi_low": bands[:, 0], "hdi_high": bands[:, 1],
+    })  # fmt: skip
