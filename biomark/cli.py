@@ -130,11 +130,18 @@ DaskLocal = Annotated[
     int | None, typer.Option("--dask-local", help="Start a local Dask cluster with N workers.")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
+TalTransform = Annotated[
+    str,
+    typer.Option(
+        "--tal-transform",
+        help="Talairach→MNI: lancaster_pooled (default), lancaster_spm, lancaster_fsl, brett.",
+    ),
+]
 
 
 def _ale_config(
     iterations: int, cluster_forming_p: float, cluster_p: float, correction: str,
-    connectivity: int,
+    connectivity: int, tal_transform: str = "lancaster_pooled",
 ) -> Any:  # fmt: skip
     from biomark.config import AleConfig
 
@@ -144,6 +151,9 @@ def _ale_config(
         _usage(f"--connectivity must be 6, 18 or 26; got {connectivity}")
     if iterations < 1:
         _usage(f"--iterations must be >= 1; got {iterations}")
+    transforms = ("lancaster_pooled", "lancaster_spm", "lancaster_fsl", "brett")
+    if tal_transform not in transforms:
+        _usage(f"--tal-transform must be one of {', '.join(transforms)}; got {tal_transform!r}")
     for name, p in (("--cluster-forming-p", cluster_forming_p), ("--cluster-p", cluster_p)):
         if not 0 < p < 1:
             _usage(f"{name} must lie between 0 and 1; got {p}")
@@ -151,6 +161,7 @@ def _ale_config(
         iterations=iterations, cluster_forming_p=cluster_forming_p, cluster_p=cluster_p,
         correction=correction,  # type: ignore[arg-type]
         connectivity=connectivity,  # type: ignore[arg-type]
+        tal_transform=tal_transform,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -191,12 +202,15 @@ def ale(
     dask_scheduler: DaskScheduler = None,
     dask_local: DaskLocal = None,
     quiet: Quiet = False,
+    tal_transform: TalTransform = "lancaster_pooled",
 ) -> None:
     """Classic ALE of one dataset: maps, labelled clusters, provenance."""
     from biomark.config import RunConfig
     from biomark.pipeline.ale import run_ale
 
-    config = _ale_config(iterations, cluster_forming_p, cluster_p, correction, connectivity)
+    config = _ale_config(
+        iterations, cluster_forming_p, cluster_p, correction, connectivity, tal_transform
+    )
     run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local)
     summary = _with_progress(quiet, lambda p: run_ale(dataset, out, config, run, p))
     for warning in summary["warnings"]:
@@ -223,12 +237,15 @@ def contrast(
     dask_scheduler: DaskScheduler = None,
     dask_local: DaskLocal = None,
     quiet: Quiet = False,
+    tal_transform: TalTransform = "lancaster_pooled",
 ) -> None:
     """ALE subtraction (A − B, B − A) and conjunction of two datasets."""
     from biomark.config import RunConfig
     from biomark.pipeline.ale import run_contrast
 
-    config = _ale_config(iterations, cluster_forming_p, cluster_p, correction, connectivity)
+    config = _ale_config(
+        iterations, cluster_forming_p, cluster_p, correction, connectivity, tal_transform
+    )
     run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local)
     summary = _with_progress(
         quiet, lambda p: run_contrast(dataset_a, dataset_b, out, config, run, p)
@@ -259,13 +276,14 @@ def report(
     dask_scheduler: DaskScheduler = None,
     dask_local: DaskLocal = None,
     quiet: Quiet = False,
+    tal_transform: TalTransform = "lancaster_pooled",
 ) -> None:
     """Run a model family end to end and write its HTML and PDF biomarker report."""
     from biomark.config import RunConfig
     from biomark.pipeline.report import parse_formats, run_report
 
     formats = _run(lambda: parse_formats(fmt))
-    config = _ale_config(iterations, 0.001, 0.05, "cfwe", 6)
+    config = _ale_config(iterations, 0.001, 0.05, "cfwe", 6, tal_transform)
     run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
                     quiet=quiet)  # fmt: skip
     summary = _with_stages(quiet, lambda p: run_report(family, data, out, formats, config, run, p))

@@ -122,6 +122,9 @@ class AleConfig:
         Subtraction voxel threshold, ``"gated"`` (GingerALE) or ``"whole_mask"`` (NiMARE), and
         its minimum cluster volume (200 mm³, a common GingerALE choice, so that single voxels
         of a noisy difference map are not reported as findings).
+    tal_transform
+        Talairach → MNI transform for experiments reported in Talairach space (Lancaster 2007
+        pooled by default, as GingerALE and NiMARE; SPM, FSL or Brett on request).
     """
 
     iterations: int = 10000
@@ -135,6 +138,9 @@ class AleConfig:
     contrast_p: float = 0.01
     contrast_mode: Literal["gated", "whole_mask"] = "gated"
     contrast_min_cluster_mm3: float = 200.0
+    tal_transform: Literal["lancaster_pooled", "lancaster_spm", "lancaster_fsl", "brett"] = (
+        "lancaster_pooled"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,12 +40,14 @@ def backend_of(run: RunConfig) -> Backend:
         raise InputError(str(exc), record="options") from None
 
 
-def prepare_for_ale(dataset: Dataset) -> tuple[Dataset, pd.DataFrame]:
+def prepare_for_ale(
+    dataset: Dataset, tal_transform: str = "lancaster_pooled"
+) -> tuple[Dataset, pd.DataFrame]:
     """MNI space, lesions flipped to the left, duplicate cohorts counted once.
 
     The stroke inclusion criteria are not applied here: a plain ALE analyses what it is given.
     """
-    return resolve_duplicate_cohorts(flip_right_lesions(to_mni(dataset)))
+    return resolve_duplicate_cohorts(flip_right_lesions(to_mni(dataset, tal_transform)))
 
 
 def software_versions() -> dict[str, str]:
@@ -104,7 +106,7 @@ def run_ale(
 ) -> dict[str, Any]:
     """``biomark ale``: fit, label and write ``out`` atomically; returns a short summary."""
     raw = load(source)
-    dataset, duplicates = prepare_for_ale(raw)
+    dataset, duplicates = prepare_for_ale(raw, config.tal_transform)
     result = fit_dataset(dataset, config, run, progress)
     atlases = load_atlases()
     clusters, contrib = ale_tables(result, dataset, atlases)
@@ -202,8 +204,8 @@ def run_contrast(
 ) -> dict[str, Any]:  # fmt: skip
     """``biomark contrast``: both subtractions and the conjunction, written atomically."""
     raw_a, raw_b = load(source_a), load(source_b)
-    a, _ = prepare_for_ale(raw_a)
-    b, _ = prepare_for_ale(raw_b)
+    a, _ = prepare_for_ale(raw_a, config.tal_transform)
+    b, _ = prepare_for_ale(raw_b, config.tal_transform)
     names = (source_a.stem, source_b.stem)
     result, _ = fit_two_groups(a, b, names, config, run, progress)
     atlases = load_atlases()

@@ -63,7 +63,7 @@ def run_report(
     target = out if out is not None else Path("reports") / family
     source = data if data is not None else embedded_dataset_dir()
     raw = load(source)
-    prepared = prepare(raw)
+    prepared = prepare(raw, config.tal_transform)
     fam = run_families(families, prepared, config, run, progress)
     rois = list(dict.fromkeys(t.roi for f in families for t in f.shift_tests))
     if rois:
