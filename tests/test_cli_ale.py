@@ -53,6 +53,7 @@ def test_failed_run_leaves_previous_output(tmp_path):
         ("--correction", "bonferroni", "--correction must be"),
         ("--connectivity", "8", "6, 18 or 26"),
         ("--cluster-forming-p", "2", "between 0 and 1"),
+        ("--tal-transform", "mni2tal", "--tal-transform must be one of"),
     ],
 )
 def test_bad_options_exit_2(tmp_path, option, value, phrase):
