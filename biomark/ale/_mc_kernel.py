@@ -8,11 +8,13 @@ neighbour of an in-mask voxel is in bounds and no index ever needs clipping.
 Per iteration, with foci at flat indices ``c``:
 
 1. Foci of one experiment whose kernel boxes overlap are joined (union-find, the smallest focus
-   index is the root), as in the numpy path.
+   index is the root), as in the numpy path; each focus also gets the list of those overlapping
+   foci (its neighbours).
 2. Lone foci add their ``log1p(−K)`` kernel into ``logsum`` in focus order; then every group
-   takes the voxel-wise minimum of its members' log-kernels in ``expmin`` (MA = max over foci,
-   Turkeltaub 2012) and adds it. The order of additions is the numpy path's, so sums agree
-   bit for bit.
+   adds its voxel-wise minimum of its members' log-kernels (MA = max over foci, Turkeltaub
+   2012): kernel rows no neighbour reaches are added directly, the shared rows go through a
+   zeroed scratch volume (minimum in a first pass, add-and-zero in a second). The order of
+   additions is the numpy path's, so sums agree bit for bit.
 3. One pass over the kernel boxes reads each voxel's log-sum once: the minimum gives the maximum
    ALE, voxels with ``logsum < log1p(−threshold)`` (ALE above the threshold, NiMARE's strict
    ``>``) are recorded, and the voxel is reset to its template value (0 in the mask, +inf
@@ -83,28 +85,57 @@ def _union_py(parent: Any, a: int, b: int) -> None:
 _union = _jit(_union_py)
 
 
+def _close_py(c_ijk: Any, rad: Any, fa: int, fb: int) -> bool:
+    near = True
+    for d in range(3):
+        near = near and abs(c_ijk[fa, d] - c_ijk[fb, d]) <= rad[fa, d] + rad[fb, d]
+    return near
+
+
+_close = _jit(_close_py)
+
+
 def _group_foci_py(
-    c_ijk: Any, rad: Any, exp_ptr: Any, exp_foci: Any, root: Any, count: Any
-) -> None:
-    """Root (smallest member) and group size of each focus; groups = overlapping boxes."""
+    c_ijk: Any, rad: Any, exps: tuple[Any, Any], root: Any, count: Any, ptr: Any
+) -> Any:
+    """Root (smallest member) and group size of each focus; groups = overlapping boxes.
+
+    Returns, in CSR form with ``ptr``, the foci of the same experiment whose boxes overlap each
+    focus's box: the only ones that can share a voxel with it. Pairs are tested twice (count,
+    then fill) so memory stays linear in the number of overlapping pairs.
+    """
+    exp_ptr, exp_foci = exps
     n_foci = root.shape[0]
     for f in range(n_foci):
         root[f] = f
         count[f] = 0
-    for e in range(exp_ptr.shape[0] - 1):
-        for a in range(exp_ptr[e], exp_ptr[e + 1]):
-            fa = exp_foci[a]
-            for b in range(a + 1, exp_ptr[e + 1]):
-                fb = exp_foci[b]
-                close = True
-                for d in range(3):
-                    if abs(c_ijk[fa, d] - c_ijk[fb, d]) > rad[fa, d] + rad[fb, d]:
-                        close = False
-                if close:
-                    _union(root, fa, fb)
+    ptr[:] = 0
+    idx = np.zeros(0, dtype=np.int64)
+    for fill in (False, True):
+        if fill:
+            ptr[1:] = np.cumsum(ptr[1:])
+            idx = np.zeros(ptr[n_foci], dtype=np.int64)
+            nxt = ptr[:-1].copy()
+        for e in range(exp_ptr.shape[0] - 1):
+            for a in range(exp_ptr[e], exp_ptr[e + 1]):
+                fa = exp_foci[a]
+                for b in range(a + 1, exp_ptr[e + 1]):
+                    fb = exp_foci[b]
+                    if not _close(c_ijk, rad, fa, fb):
+                        continue
+                    if fill:
+                        idx[nxt[fa]] = fb
+                        idx[nxt[fb]] = fa
+                        nxt[fa] += 1
+                        nxt[fb] += 1
+                    else:
+                        _union(root, fa, fb)
+                        ptr[fa + 1] += 1
+                        ptr[fb + 1] += 1
     for f in range(n_foci):
         root[f] = _find(root, f)
         count[root[f]] += 1
+    return idx
 
 
 _group_foci = _jit(_group_foci_py)
@@ -137,79 +168,83 @@ def _add_kernel_py(logsum: Any, centre: int, r: Any, vals: Any, p: int, sx: int,
 _add_kernel = _jit(_add_kernel_py)
 
 
-def _overlap_row_py(
-    tmp: Any, x: int, y: int, z_lo: int, g: int, members: Any, c_ijk: Any, rad: Any, kernels: Any
-) -> None:
-    """Row ``(x, y)`` of focus ``g``'s box, from ``z_lo``: MA of the whole group, added once.
+def _covered_rows_py(cov: Any, g: int, nbrs: Any, c_ijk: Any, rad: Any) -> None:
+    """``cov[i, j]`` = 1 where a neighbour's box reaches row ``(i, j)`` of ``g``'s box, else 0."""
+    nx = 2 * rad[g, 0] + 1
+    ny = 2 * rad[g, 1] + 1
+    cov[:nx, :ny] = 0
+    x0 = c_ijk[g, 0] - rad[g, 0]
+    y0 = c_ijk[g, 1] - rad[g, 1]
+    for h in nbrs:
+        i0 = max(0, c_ijk[h, 0] - rad[h, 0] - x0)
+        i1 = min(nx - 1, c_ijk[h, 0] + rad[h, 0] - x0)
+        j0 = max(0, c_ijk[h, 1] - rad[h, 1] - y0)
+        j1 = min(ny - 1, c_ijk[h, 1] + rad[h, 1] - y0)
+        cov[i0 : i1 + 1, j0 : j1 + 1] = 1
 
-    ``tmp`` holds ``g``'s log-kernel row. Later members covering a voxel lower it to their
-    log-kernel (minimum = MA as the maximum kernel); voxels an earlier member covers were
-    added with that member and become +0.0 here, which adds nothing.
+
+_covered_rows = _jit(_covered_rows_py)
+
+
+def _lower_rows_py(
+    logsum: Any, scratch: Any, g: int, cov: Any, geom: tuple[Any, Any, Any, Any], strides: Any
+) -> None:
+    """First pass over a group member's box.
+
+    Rows no neighbour's box reaches go straight into ``logsum``; on the others ``scratch`` is
+    lowered to the log-kernel (minimum = MA as the maximum kernel). Every member reaching a
+    voxel shared with another member sees its row as shared, so each voxel takes one route.
     """
-    kptr, vals = kernels
-    z_hi = z_lo + tmp.shape[0] - 1
-    for later in (True, False):
-        for h in members:
-            if h == g or (h > g) != later:
-                continue
-            dx = x - c_ijk[h, 0]
-            dy = y - c_ijk[h, 1]
-            if abs(dx) > rad[h, 0] or abs(dy) > rad[h, 1]:
-                continue
-            h_lo = c_ijk[h, 2] - rad[h, 2]
-            z0 = max(z_lo, h_lo)
-            z1 = min(z_hi, c_ijk[h, 2] + rad[h, 2])
-            if z0 > z1:
-                continue
-            seg = tmp[z0 - z_lo : z1 - z_lo + 1]
-            if not later:
-                seg[:] = 0.0
-                continue
-            nz_h = 2 * rad[h, 2] + 1
-            q = kptr[h] + ((dx + rad[h, 0]) * (2 * rad[h, 1] + 1) + dy + rad[h, 1]) * nz_h
-            src = vals[q + z0 - h_lo : q + z1 - h_lo + 1]
-            for k in range(seg.shape[0]):
-                seg[k] = min(seg[k], src[k])
-
-
-_overlap_row = _jit(_overlap_row_py)
-
-
-def _add_member_py(
-    logsum: Any,
-    g: int,
-    members: Any,
-    c_flat: Any,
-    c_ijk: Any,
-    rad: Any,
-    kernels: Any,
-    strides: tuple[int, int],
-    tmp: Any,
-) -> None:
-    """Add focus ``g``'s share of its overlap group's MA (the voxels no earlier member has)."""
     sx, sy = strides
-    kptr, vals = kernels
+    c_flat, rad, kptr, vals = geom
     r = rad[g]
     start = _box_start(c_flat[g], r, sx, sy)
     nz = 2 * r[2] + 1
-    row_tmp = tmp[:nz]
     p = kptr[g]
     for i in range(2 * r[0] + 1):
         for j in range(2 * r[1] + 1):
+            row = start + i * sx + j * sy
             src = vals[p : p + nz]
-            for k in range(nz):
-                row_tmp[k] = src[k]
-            x = c_ijk[g, 0] - r[0] + i
-            y = c_ijk[g, 1] - r[1] + j
-            _overlap_row(row_tmp, x, y, c_ijk[g, 2] - r[2], g, members, c_ijk, rad, kernels)
+            p += nz
+            if cov[i, j] == 0:
+                dst = logsum[row : row + nz]
+                for k in range(nz):
+                    dst[k] += src[k]
+            else:
+                low = scratch[row : row + nz]
+                for k in range(nz):
+                    low[k] = src[k] if src[k] < low[k] else low[k]
+
+
+_lower_rows = _jit(_lower_rows_py)
+
+
+def _flush_rows_py(
+    logsum: Any, scratch: Any, g: int, cov: Any, geom: tuple[Any, Any, Any, Any], strides: Any
+) -> None:
+    """Second pass: add ``scratch`` on the shared rows to ``logsum`` and zero it there.
+
+    A voxel an earlier member already flushed holds +0.0 and adds nothing, so every voxel
+    receives its group's MA exactly once.
+    """
+    sx, sy = strides
+    c_flat, rad = geom[0], geom[1]
+    r = rad[g]
+    start = _box_start(c_flat[g], r, sx, sy)
+    nz = 2 * r[2] + 1
+    for i in range(2 * r[0] + 1):
+        for j in range(2 * r[1] + 1):
+            if cov[i, j] == 0:
+                continue
             row = start + i * sx + j * sy
             dst = logsum[row : row + nz]
+            low = scratch[row : row + nz]
             for k in range(nz):
-                dst[k] += row_tmp[k]
-            p += nz
+                dst[k] += low[k]
+                low[k] = 0.0
 
 
-_add_member = _jit(_add_member_py)
+_flush_rows = _jit(_flush_rows_py)
 
 
 def _record_row_py(
@@ -326,13 +361,20 @@ def _add_experiments_py(
     c_flat: Any,
     c_ijk: Any,
     geom: tuple[Any, Any, Any, Any, Any, Any],
-    root: Any,
-    count: Any,
+    groups: tuple[Any, Any, Any, Any],
     strides: tuple[int, int],
-    tmp: Any,
+    scratch: tuple[Any, Any],
 ) -> None:
-    """Lone foci first (focus order), then overlap groups (order of their smallest focus)."""
+    """Lone foci first (focus order), then overlap groups (order of their smallest focus).
+
+    A group's MA is built in the volume ``scratch[0]`` (all zeros between groups) on the
+    kernel rows some neighbour's box reaches (``scratch[1]`` marks them), then added. The
+    other rows, most of them, are added directly. Comparing every row with the other
+    members instead cost ~10x more on dense data sets, where most foci are in groups.
+    """
     rad, kptr, vals, focus_exp, exp_ptr, exp_foci = geom
+    root, count, ptr, idx = groups
+    low, cov = scratch
     sx, sy = strides
     n_foci = c_flat.shape[0]
     for f in range(n_foci):
@@ -342,9 +384,15 @@ def _add_experiments_py(
         if root[f] != f or count[f] < 2:
             continue
         foci = exp_foci[exp_ptr[focus_exp[f]] : exp_ptr[focus_exp[f] + 1]]
-        members = foci[root[foci] == f]
-        for g in members:
-            _add_member(logsum, g, members, c_flat, c_ijk, rad, (kptr, vals), strides, tmp)
+        for second in (False, True):
+            for g in foci:
+                if root[g] != f:
+                    continue
+                _covered_rows(cov, g, idx[ptr[g] : ptr[g + 1]], c_ijk, rad)
+                if second:
+                    _flush_rows(logsum, low, g, cov, (c_flat, rad, kptr, vals), strides)
+                else:
+                    _lower_rows(logsum, low, g, cov, (c_flat, rad, kptr, vals), strides)
 
 
 _add_experiments = _jit(_add_experiments_py)
@@ -385,7 +433,8 @@ def run_iterations_py(
     n_iter, n_foci = draws.shape
     rad = geom[0]
     logsum = base.copy()
-    tmp = np.zeros(2 * int(rad.max()) + 1)
+    side = 2 * int(rad.max()) + 1
+    scratch = (np.zeros(base.shape[0]), np.zeros((side, side), dtype=np.int64))
     label = np.zeros(base.shape[0], dtype=np.int64)
     supra = np.zeros(mask_flat.shape[0], dtype=np.int64)
     supra_x = np.zeros(mask_flat.shape[0])
@@ -394,6 +443,7 @@ def run_iterations_py(
     count = np.zeros(n_foci, dtype=np.int64)
     c_flat = np.zeros(n_foci, dtype=np.int64)
     c_ijk = np.zeros((n_foci, 3), dtype=np.int64)
+    nbr_ptr = np.zeros(n_foci + 1, dtype=np.int64)
     out = np.zeros((n_iter, 3))
     # With more kernel voxels than volume voxels one linear pass beats a pass per box.
     box_voxels = 0
@@ -404,8 +454,9 @@ def run_iterations_py(
         for f in range(n_foci):
             c_flat[f] = mask_flat[draws[it, f]]
             c_ijk[f] = mask_ijk[draws[it, f]]
-        _group_foci(c_ijk, rad, geom[4], geom[5], root, count)
-        _add_experiments(logsum, c_flat, c_ijk, geom, root, count, strides, tmp)
+        nbr_idx = _group_foci(c_ijk, rad, (geom[4], geom[5]), root, count, nbr_ptr)
+        groups = (root, count, nbr_ptr, nbr_idx)
+        _add_experiments(logsum, c_flat, c_ijk, geom, groups, strides, scratch)
         state[0] = 0
         if dense:
             low = min(0.0, _scan_all(logsum, label, log_thr, supra, supra_x, state))
