@@ -19,6 +19,7 @@ from biomark.space import MNI152_2MM, Grid, mm_to_ijk
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+ColumnArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]
 
 
@@ -32,7 +33,7 @@ class MaMaps:
     Attributes
     ----------
     indptr, columns, values
-        CSR arrays: ``(n_experiments + 1,)``, ``(nnz,)`` int64, ``(nnz,)`` float64.
+        CSR arrays: ``(n_experiments + 1,)`` int64, ``(nnz,)`` int32, ``(nnz,)`` float64.
     n_mask_voxels
         Number of in-mask voxels (the width of a row).
     n_subjects
@@ -46,7 +47,7 @@ class MaMaps:
     """
 
     indptr: IntArray
-    columns: IntArray
+    columns: ColumnArray
     values: FloatArray
     n_mask_voxels: int
     n_subjects: FloatArray
@@ -64,7 +65,7 @@ class MaMaps:
         """How many foci fall outside the mask (they still add their in-mask kernel tail)."""
         return int((~self.focus_in_mask).sum())
 
-    def row(self, e: int) -> tuple[IntArray, FloatArray]:
+    def row(self, e: int) -> tuple[ColumnArray, FloatArray]:
         """Masked voxel indices and MA values of experiment ``e``."""
         lo, hi = int(self.indptr[e]), int(self.indptr[e + 1])
         return self.columns[lo:hi], self.values[lo:hi]
@@ -170,26 +171,80 @@ def compute_ma_maps(
     inside = np.all((ijk >= 0) & (ijk < np.asarray(grid.shape)), axis=1)
     in_mask = np.zeros(ijk.shape[0], dtype=bool)
     in_mask[inside] = mask[tuple(ijk[inside].T)]
-    flat_mask = np.flatnonzero(mask.ravel())
-    scratch = np.zeros(grid.shape)
-    indptr, cols, vals = [0], [], []
-    for e in range(n_subjects.shape[0]):
-        kernel = ale_kernel(float(n_subjects[e]), grid.voxel_size_mm)
-        touched = _experiment_ma(ijk[exp_idx == e], kernel, scratch)
-        masked = scratch.ravel()[flat_mask]
-        nz = np.flatnonzero(masked)
-        cols.append(nz)
-        vals.append(masked[nz])
-        indptr.append(indptr[-1] + nz.shape[0])
-        for sl in touched:
-            scratch[sl] = 0.0
+    n_mask = int(mask.sum())
+    indptr, columns, values = _sparse_rows(ijk, exp_idx, n_subjects, mask, grid)
     return MaMaps(
-        indptr=np.asarray(indptr, dtype=np.int64),
-        columns=np.concatenate(cols).astype(np.int64) if cols else np.zeros(0, np.int64),
-        values=np.concatenate(vals) if vals else np.zeros(0),
-        n_mask_voxels=int(flat_mask.shape[0]),
+        indptr=indptr,
+        columns=columns,
+        values=values,
+        n_mask_voxels=n_mask,
         n_subjects=n_subjects,
         ijk=ijk,
         experiment_index=exp_idx,
         focus_in_mask=in_mask,
     )
+
+
+def _sparse_rows(
+    ijk: IntArray, exp_idx: IntArray, n_subjects: FloatArray, mask: BoolArray, grid: Grid
+) -> tuple[IntArray, ColumnArray, FloatArray]:
+    """CSR ``indptr, columns, values`` of the MA maps (the work of :func:`compute_ma_maps`)."""
+    n_mask = int(mask.sum())
+    # masked column of every voxel (-1 outside): C order keeps each box's columns sorted
+    column_of = np.full(grid.shape, -1, dtype=np.int32)
+    column_of[mask] = np.arange(n_mask, dtype=np.int32)
+    order = np.argsort(exp_idx, kind="stable")
+    starts = np.searchsorted(exp_idx[order], np.arange(n_subjects.shape[0] + 1))
+    scratch = np.zeros(grid.shape)
+    kernels = [ale_kernel(float(n), grid.voxel_size_mm) for n in n_subjects]
+    # an upper bound on the non-zeros (a row holds at most its foci's kernel boxes): pages of
+    # the buffers that are never written are never resident, and nothing has to be regrown
+    bound = [min(int(c) * k.size, n_mask) for c, k in zip(np.diff(starts), kernels, strict=True)]
+    store = _RowStore(n_subjects.shape[0], capacity=sum(bound))
+    for e, kernel in enumerate(kernels):
+        touched = _experiment_ma(ijk[order[starts[e] : starts[e + 1]]], kernel, scratch)
+        if touched:
+            box = _bounding_box(touched)
+            values, columns = scratch[box], column_of[box]
+            keep = (values != 0.0) & (columns >= 0)
+            store.append(columns[keep], values[keep])
+            scratch[box] = 0.0
+        else:
+            store.append(np.zeros(0, np.int32), np.zeros(0))
+    return store.finish()
+
+
+def _bounding_box(boxes: list[tuple[slice, ...]]) -> tuple[slice, ...]:
+    """The smallest box holding all ``boxes`` (slices with explicit start and stop)."""
+    lo = np.min([[int(sl.start) for sl in box] for box in boxes], axis=0)
+    hi = np.max([[int(sl.stop) for sl in box] for box in boxes], axis=0)
+    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+
+
+class _RowStore:
+    """CSR rows appended one at a time into buffers of a known upper-bound size.
+
+    Filling preallocated buffers avoids concatenating per-row pieces (which needs twice the
+    memory); :meth:`finish` shrinks them in place (``ndarray.resize`` reallocates, and for
+    large buffers the C library just unmaps the unused tail).
+    """
+
+    def __init__(self, n_rows: int, capacity: int) -> None:
+        self.indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        self.columns = np.empty(capacity, dtype=np.int32)
+        self.values = np.empty(capacity, dtype=np.float64)
+        self.n_rows = 0
+
+    def append(self, columns: ColumnArray, values: FloatArray) -> None:
+        lo = int(self.indptr[self.n_rows])
+        hi = lo + columns.shape[0]
+        self.columns[lo:hi] = columns
+        self.values[lo:hi] = values
+        self.n_rows += 1
+        self.indptr[self.n_rows] = hi
+
+    def finish(self) -> tuple[IntArray, ColumnArray, FloatArray]:
+        nnz = int(self.indptr[self.n_rows])
+        self.columns.resize(nnz, refcheck=False)
+        self.values.resize(nnz, refcheck=False)
+        return self.indptr, self.columns, self.values

@@ -11,6 +11,7 @@ upward). This is exact on that grid and reproduces NiMARE 0.22.1's null bin for 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +21,8 @@ from biomark.ale.ma import MaMaps
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+Engine = Literal["auto", "numba", "numpy"]
 
 #: Width of an analytic-null histogram bin, in ALE units (NiMARE's grid).
 BIN_STEP = 1e-5
@@ -45,7 +48,13 @@ class NullHistogram:
 
 def ale_from_ma(ma: MaMaps) -> FloatArray:
     """ALE per in-mask voxel, ``(n_mask_voxels,)``, in [0, 1)."""
-    log_sum = np.bincount(ma.columns, weights=np.log1p(-ma.values), minlength=ma.n_mask_voxels)
+    # Row by row (a row's columns are distinct): every voxel's terms are added in the same
+    # order as by one bincount over all rows, without that bincount's nnz-sized temporaries
+    # (~200 MB for 1,000 experiments).
+    log_sum = np.zeros(ma.n_mask_voxels)
+    for e in range(ma.n_experiments):
+        columns, values = ma.row(e)
+        log_sum[columns] += np.log1p(-values)
     out: FloatArray = -np.expm1(log_sum)
     return out
 
@@ -75,8 +84,11 @@ def _experiment_histogram(
     return out
 
 
-def _combine(ale_hist: FloatArray, exp_hist: FloatArray, centres: FloatArray) -> FloatArray:
-    """Distribution of 1 − (1 − a)(1 − b) for independent a ~ ale_hist, b ~ exp_hist."""
+def combine_numpy(ale_hist: FloatArray, exp_hist: FloatArray, centres: FloatArray) -> FloatArray:
+    """Distribution of 1 − (1 − a)(1 − b) for independent a ~ ale_hist, b ~ exp_hist.
+
+    The numpy reference of the compiled :func:`biomark.ale._null_kernel.combine_into`.
+    """
     inv_step = 1.0 / (centres[1] - centres[0])
     a_idx = np.flatnonzero(ale_hist)
     out = np.zeros_like(ale_hist)
@@ -89,15 +101,44 @@ def _combine(ale_hist: FloatArray, exp_hist: FloatArray, centres: FloatArray) ->
     return out
 
 
-def analytic_null(ma: MaMaps) -> NullHistogram:
-    """The analytic ALE null for these MA maps (Eickhoff 2012), on NiMARE's bin grid."""
+def _combine_numba(ale_hist: FloatArray, exp_hist: FloatArray, centres: FloatArray) -> FloatArray:
+    from biomark.ale._null_kernel import combine_into  # lazy: numba import costs ~0.5 s
+
+    inv_step = 1.0 / (centres[1] - centres[0])
+    exp_bins = np.flatnonzero(exp_hist)
+    out = np.zeros_like(ale_hist)
+    combine_into(ale_hist, exp_bins, exp_hist[exp_bins], centres, inv_step, out)
+    return out
+
+
+def resolve_engine(engine: Engine) -> Literal["numba", "numpy"]:
+    """The engine ``"auto"`` stands for: numba if it can be imported, else numpy."""
+    if engine not in ("auto", "numba", "numpy"):
+        raise ValueError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
+    if engine != "auto":
+        return engine
+    try:
+        import biomark.ale._null_kernel  # noqa: F401
+    except ImportError:
+        return "numpy"
+    return "numba"
+
+
+def analytic_null(ma: MaMaps, engine: Engine = "auto") -> NullHistogram:
+    """The analytic ALE null for these MA maps (Eickhoff 2012), on NiMARE's bin grid.
+
+    ``engine`` picks the histogram convolution: ``"numba"`` (compiled, ~10x faster),
+    ``"numpy"`` (the reference) or ``"auto"``. Both put every pair of bins in the same output
+    bin; bin weights may differ in the last bits (order of additions).
+    """
+    combine = _combine_numba if resolve_engine(engine) == "numba" else combine_numpy
     centres = null_bin_centres(ma.row_max())
     inv_step = 1.0 / (centres[1] - centres[0])
     hist: FloatArray | None = None
     for e in range(ma.n_experiments):
         _, values = ma.row(e)
         exp_hist = _experiment_histogram(values, ma.n_mask_voxels, inv_step, centres.shape[0])
-        hist = exp_hist if hist is None else _combine(hist, exp_hist, centres)
+        hist = exp_hist if hist is None else combine(hist, exp_hist, centres)
     if hist is None:
         hist = np.zeros_like(centres)
         hist[0] = 1.0
