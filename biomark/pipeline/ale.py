@@ -86,8 +86,12 @@ def ale_tables(
     xyz, exp_idx, n = dataset.coordinates()
     ma = compute_ma_maps(xyz, exp_idx, n.astype(np.float64), result.mask, result.grid)
     per_experiment = [xyz[exp_idx == e] for e in range(dataset.n_experiments)]
+    # Only the clusters' voxels are needed: a dense (experiments × mask) matrix would not fit
+    # in memory for thousands of experiments.
+    in_clusters = result.mask & (clusters.labels_3d > 0)
     contrib = cluster_contributions(
-        ma.dense(), result.mask, clusters.labels_3d,
+        ma.dense(columns=np.flatnonzero(in_clusters[result.mask])), in_clusters,
+        clusters.labels_3d,
         experiment_ids=dataset.experiments["experiment_id"].astype(str).tolist(),
         foci_xyz_mm=per_experiment, ale_threshold=result.cluster_forming_threshold,
         connectivity=int(result.parameters["connectivity"]), grid=result.grid,
