@@ -29,6 +29,8 @@ from numpy.typing import NDArray
 from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 
+from biomark.ale.engine import Engine
+from biomark.ale.engine import resolve_engine as _resolve_engine
 from biomark.ale.kernels import ale_kernel
 from biomark.parallel import Backend, make_backend, map_chunks
 from biomark.parallel import chunk_rng as chunk_rng  # re-exported: contrast.py imports it here
@@ -39,7 +41,6 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 CONNECTIVITY = {6: 1, 18: 2, 26: 3}
-Engine = Literal["auto", "numba", "numpy"]
 
 
 def structure(connectivity: int) -> BoolArray:
@@ -293,16 +294,8 @@ def _build_padded(
 
 
 def resolve_engine(engine: Engine) -> Literal["numba", "numpy"]:
-    """The engine ``"auto"`` stands for here: numba if it can be imported, else numpy."""
-    if engine not in ("auto", "numba", "numpy"):
-        raise ValueError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
-    if engine != "auto":
-        return engine
-    try:
-        import biomark.ale._mc_kernel  # noqa: F401
-    except ImportError:
-        return "numpy"
-    return "numba"
+    """The engine ``"auto"`` stands for here: numba if its kernel imports, else numpy."""
+    return _resolve_engine(engine, "biomark.ale._mc_kernel")
 
 
 def _run_numba(spec: MonteCarloSpec, draws: IntArray) -> FloatArray:

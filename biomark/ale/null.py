@@ -17,12 +17,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from biomark.ale.engine import Engine
+from biomark.ale.engine import resolve_engine as _resolve_engine
 from biomark.ale.ma import MaMaps
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-Engine = Literal["auto", "numba", "numpy"]
 
 #: Width of an analytic-null histogram bin, in ALE units (NiMARE's grid).
 BIN_STEP = 1e-5
@@ -112,16 +113,8 @@ def _combine_numba(ale_hist: FloatArray, exp_hist: FloatArray, centres: FloatArr
 
 
 def resolve_engine(engine: Engine) -> Literal["numba", "numpy"]:
-    """The engine ``"auto"`` stands for: numba if it can be imported, else numpy."""
-    if engine not in ("auto", "numba", "numpy"):
-        raise ValueError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
-    if engine != "auto":
-        return engine
-    try:
-        import biomark.ale._null_kernel  # noqa: F401
-    except ImportError:
-        return "numpy"
-    return "numba"
+    """The engine ``"auto"`` stands for here: numba if its kernel imports, else numpy."""
+    return _resolve_engine(engine, "biomark.ale._null_kernel")
 
 
 def analytic_null(ma: MaMaps, engine: Engine = "auto") -> NullHistogram:

