@@ -54,3 +54,23 @@ def test_kernel_right_at_other_voxel_sizes():
         assert math.sqrt((marg * x**2).sum()) == pytest.approx(sd_mm, rel=2e-3)
     aniso = ale_kernel(20, (2.0, 1.0, 3.0))
     assert aniso.shape[1] > aniso.shape[0] > aniso.shape[2]
+
+
+@pytest.mark.parametrize("voxel_mm", [1.0, 2.0, 3.0])
+def test_departure_from_nimare_kernel_width_off_2mm(voxel_mm):
+    # NiMARE 0.22.1 (get_ale_kernel): FWHM / sqrt(prod(zooms)) voxels, then sigma with the factor
+    # sqrt(2) / (2 sqrt(2 ln 2)). Typed here from its source as an independent hand formula.
+    fwhm = eickhoff_fwhm_mm(20)
+    nimare_sigma_vox = (
+        fwhm / math.sqrt(voxel_mm**3) * math.sqrt(2) / (2 * math.sqrt(2 * math.log(2)))
+    )
+    right_sigma_vox = fwhm / math.sqrt(8 * math.log(2)) / voxel_mm
+    k = ale_kernel(20, (voxel_mm,) * 3)
+    x = np.arange(k.shape[0]) - k.shape[0] // 2
+    measured = math.sqrt((k.sum(axis=(1, 2)) * x**2).sum())
+    assert measured == pytest.approx(right_sigma_vox, rel=3e-3)
+    if voxel_mm == 2.0:
+        assert nimare_sigma_vox == pytest.approx(right_sigma_vox, rel=1e-12)
+    else:
+        # biomark keeps the physical width; NiMARE's kernel would be too wide/narrow here
+        assert abs(nimare_sigma_vox / right_sigma_vox - 1) > 0.15  # 1 mm: +41 %, 3 mm: −18 %
