@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -69,9 +69,9 @@ def family_list(key: str) -> list[Family]:
     return [FAMILIES[key]]
 
 
-def _seed_for(run: RunConfig, index: int, total: int) -> int:
-    """An independent seed per analysis, fixed by the run seed and the analysis' position."""
-    return int(chunk_seeds(run.seed, total)[index].generate_state(1)[0])
+def _seeded(run: RunConfig, index: int, total: int) -> RunConfig:
+    """The run with an independent seed per analysis, fixed by the run seed and its position."""
+    return replace(run, seed=int(chunk_seeds(run.seed, total)[index].generate_state(1)[0]))
 
 
 def _stage(progress: Progress | None, label: str) -> Callable[[int, int], None] | None:
@@ -114,8 +114,7 @@ def _fit_analysis(
             f"analysis '{title}' has {ds.n_experiments} experiment(s); ALE needs at least 2",
             record=key,
         )
-    seeded = RunConfig(_seed_for(run, index, total), run.jobs, run.dask_scheduler,
-                       run.dask_local, run.quiet)  # fmt: skip
+    seeded = _seeded(run, index, total)
     result = fit_dataset(ds, config, seeded, _stage(progress, f"ALE {title}"))
     clusters, contrib = ale_tables(result, ds, atlases)
     return AnalysisOutput(key, title, ds, dups, result, clusters, contrib)
@@ -127,8 +126,7 @@ def _fit_contrast(
 ) -> ContrastOutput:  # fmt: skip
     a, b = done.analyses[contrast.a], done.analyses[contrast.b]
     names = (SELECTIONS[contrast.a].title, SELECTIONS[contrast.b].title)
-    seeded = RunConfig(_seed_for(run, index, total), run.jobs, run.dask_scheduler,
-                       run.dask_local, run.quiet)  # fmt: skip
+    seeded = _seeded(run, index, total)
     result, _ = fit_two_groups(
         a.dataset, b.dataset, names, config, seeded,
         _stage(progress, f"Contrast {contrast.a} vs {contrast.b}"),
