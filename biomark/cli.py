@@ -123,6 +123,9 @@ Correction = Annotated[str, typer.Option("--correction", help="cfwe | vfwe | fdr
 Connectivity = Annotated[int, typer.Option("--connectivity", help="6 | 18 | 26 neighbours.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")]
 Jobs = Annotated[int, typer.Option("--jobs", help="Local worker processes.")]
+Draws = Annotated[int, typer.Option("--draws", help="Posterior draws per chain.")]
+Tune = Annotated[int, typer.Option("--tune", help="Tuning steps per chain.")]
+Chains = Annotated[int, typer.Option("--chains", help="Markov chains.")]
 DaskScheduler = Annotated[
     str | None, typer.Option("--dask-scheduler", help="Join a running Dask scheduler (tcp://...).")
 ]
@@ -277,16 +280,24 @@ def report(
     dask_local: DaskLocal = None,
     quiet: Quiet = False,
     tal_transform: TalTransform = "lancaster_pooled",
+    draws: Draws = 1000,
+    tune: Tune = 1000,
+    chains: Chains = 4,
 ) -> None:
     """Run a model family end to end and write its HTML and PDF biomarker report."""
-    from biomark.config import RunConfig
+    from biomark.config import RunConfig, SamplerConfig
     from biomark.pipeline.report import parse_formats, run_report
 
+    if min(draws, tune, chains) < 1:
+        _usage("--draws, --tune and --chains must be >= 1")
+    sampler = SamplerConfig(chains=chains, draws=draws, tune=tune)
     formats = _run(lambda: parse_formats(fmt))
     config = _ale_config(iterations, 0.001, 0.05, "cfwe", 6, tal_transform)
     run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
                     quiet=quiet)  # fmt: skip
-    summary = _with_stages(quiet, lambda p: run_report(family, data, out, formats, config, run, p))
+    summary = _with_stages(
+        quiet, lambda p: run_report(family, data, out, formats, config, run, p, sampler)
+    )
     if not quiet:
         files = ", ".join(f"report.{f}" for f in summary["formats"])
         note = " (simulated data)" if summary["simulated"] else ""
@@ -300,9 +311,9 @@ def shift(
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("shift_out"),
     roi: Annotated[str, typer.Option("--roi", help="mi | medial-pmc | all")] = "all",
-    draws: Annotated[int, typer.Option("--draws", help="Posterior draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option("--tune", help="Tuning steps per chain.")] = 1000,
-    chains: Annotated[int, typer.Option("--chains", help="Markov chains.")] = 4,
+    draws: Draws = 1000,
+    tune: Tune = 1000,
+    chains: Chains = 4,
     seed: Seed = 0,
 ) -> None:
     """Peak displacement: frequentist tests beside the Bayesian hierarchical model."""

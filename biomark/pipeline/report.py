@@ -57,6 +57,7 @@ def run_report(
     config: AleConfig,
     run: RunConfig,
     progress: Progress | None = None,
+    sampler: SamplerConfig | None = None,
 ) -> dict[str, Any]:
     """Fit the family's analyses, build the report context, render and write it atomically."""
     families = family_list(family)
@@ -71,7 +72,9 @@ def run_report(
 
         if progress is not None:
             progress("Peak-shift models", 0, len(rois))
-        fam.shifts.update(run_shift_analyses(prepared.dataset, rois, SamplerConfig(), run.seed))
+        fam.shifts.update(
+            run_shift_analyses(prepared.dataset, rois, sampler or SamplerConfig(), run.seed)
+        )
         if progress is not None:
             progress("Peak-shift models", len(rois), len(rois))
     simulated = data is None or _is_embedded(source)

@@ -35,6 +35,13 @@ ROIS: dict[str, str] = {
 SENSITIVITY_SAMPLER = SamplerConfig(chains=2, draws=500, tune=500)
 
 
+def sensitivity_sampler(main: SamplerConfig) -> SamplerConfig:
+    """The prior-sensitivity refits: 2 chains × 500 draws, never longer than the main fit."""
+    base = SENSITIVITY_SAMPLER
+    return replace(base, draws=min(base.draws, main.draws), tune=min(base.tune, main.tune),
+                   cores=main.cores)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RoiShift:
     """Everything one ROI's shift analysis produced."""
@@ -109,7 +116,7 @@ def analyse_roi(
         idata = sample_shift_model(model, sampler, seed)
         sens = (
             summary.sensitivity_table(
-                {"default": idata, **fit_prior_sensitivity(model, SENSITIVITY_SAMPLER, seed + 1)}
+                {"default": idata, **fit_prior_sensitivity(model, sensitivity_sampler(sampler), seed + 1)}
             )
             if sensitivity
             else pd.DataFrame()
