@@ -114,11 +114,14 @@ def analyse_roi(
         warnings.simplefilter("ignore", FutureWarning)
         model = build_shift_model(peaks, roi=roi)
         idata = sample_shift_model(model, sampler, seed)
-        sens = (
-            summary.sensitivity_table(
-                {"default": idata, **fit_prior_sensitivity(model, sensitivity_sampler(sampler), seed + 1)}
-            )
+        refits = (
+            fit_prior_sensitivity(model, sensitivity_sampler(sampler), seed + 1)
             if sensitivity
+            else None
+        )
+        sens = (
+            summary.sensitivity_table({"default": idata, **refits})
+            if refits is not None
             else pd.DataFrame()
         )
     pymc_log.setLevel(level)
