@@ -1,0 +1,1 @@
+"""Simulation studies: power of planned meta-analyses and null calibration."""
