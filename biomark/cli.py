@@ -103,7 +103,7 @@ def families(
 @app.command("simulate")
 def simulate(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20140301,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20140382,
 ) -> None:
     """Regenerate the simulated stroke dataset (byte for byte for a given seed)."""
     from biomark import pipeline

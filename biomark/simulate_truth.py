@@ -152,3 +152,35 @@ def _outcome_truth(
         "estimates from foci are attenuated",
         "medial_pmc": "no outcome association planted",
     }
+
+
+def displacement_gaps_mm(dataset: Dataset, truth: Mapping[str, Any]) -> dict[str, float]:
+    """Realised minus planted mean displacement per peak-shift contrast, in the reported foci.
+
+    For the experiments the peak-shift analyses use (active tasks, healthy or patients), the
+    contrast ``roi/group`` (``mi/acute``, ``pmc/subcortical``, …) is the healthy mean minus the
+    group mean of the reported MI z (ventral) or medial-PMC y (caudal) coordinate, compared with
+    the group's mean planted shift. Experiments without a reported focus in the ROI are skipped.
+    """
+    exps = prepare(dataset).dataset.experiments
+    exps = exps[exps["task"].eq("active").fillna(False) & exps["group"].notna()]
+    recs = truth["experiments"]
+    healthy = exps["group"].eq("healthy").to_numpy()
+    members = {
+        "acute": exps["time_group"].eq("acute").fillna(False).to_numpy() & ~healthy,
+        "chronic": exps["time_group"].eq("chronic").fillna(False).to_numpy() & ~healthy,
+        "subcortical": exps["lesion_location"].eq("subcortical").fillna(False).to_numpy()
+        & ~healthy,
+    }
+    ids = exps["experiment_id"].astype(str).to_numpy()
+    gaps: dict[str, float] = {}
+    for roi, axis, planted_key in (("mi", 2, "ventral"), ("pmc", 1, "caudal")):
+        focus = np.array(
+            [np.nan if (f := recs[i][f"{roi}_focus_mm"]) is None else f[axis] for i in ids]
+        )
+        planted = np.array([recs[i][f"{roi}_planted_{planted_key}_shift_mm"] for i in ids])
+        base = np.nanmean(focus[healthy])
+        for group, rows in members.items():
+            realised = base - np.nanmean(focus[rows])
+            gaps[f"{roi}/{group}"] = round(float(realised - planted[rows].mean()), 3)
+    return gaps

@@ -17,8 +17,14 @@ from biomark.families import Selection, family_counts, select
 from biomark.io.tables import write_tables
 from biomark.rules import prepare
 from biomark.scales import OUTCOME_SCALES
-from biomark.simulate import DEFAULT_SEED, eickhoff_peak_sd_mm, simulate_stroke_dataset
+from biomark.simulate import (
+    DEFAULT_SEED,
+    REPRESENTATIVE_GAP_MM,
+    eickhoff_peak_sd_mm,
+    simulate_stroke_dataset,
+)
 from biomark.simulate_design import DEFAULT_DESIGN
+from biomark.simulate_truth import displacement_gaps_mm
 
 EMBEDDED = Path(__file__).resolve().parents[1] / "data" / "embedded"
 
@@ -249,3 +255,32 @@ def test_eickhoff_peak_sd_hand_formula() -> None:
         assert eickhoff_peak_sd_mm(n) == pytest.approx(math.hypot(8.4113, u_s) / k, rel=1e-4)
     with pytest.raises(ValueError):
         eickhoff_peak_sd_mm(0)
+
+
+def test_default_seed_realises_every_planted_displacement_within_1_mm(default) -> None:
+    gaps = displacement_gaps_mm(*default)
+    assert set(gaps) == {
+        f"{r}/{g}" for r in ("mi", "pmc") for g in ("acute", "chronic", "subcortical")
+    }
+    assert max(abs(v) for v in gaps.values()) <= REPRESENTATIVE_GAP_MM
+
+
+def test_displacement_gap_moves_with_the_reported_foci(default) -> None:
+    # Moving every patient's reported MI focus 1 mm dorsally (+z) shrinks each realised ventral
+    # shift by exactly 1 mm and leaves the medial-PMC gaps alone.
+    dataset, truth = default
+    moved = json.loads(json.dumps(truth))
+    for rec in moved["experiments"].values():
+        if rec["mi_focus_mm"] is not None and rec["key"][0] != "H":
+            rec["mi_focus_mm"][2] += 1.0
+    before, after = displacement_gaps_mm(dataset, truth), displacement_gaps_mm(dataset, moved)
+    for key in before:
+        expected = before[key] - 1.0 if key.startswith("mi/") else before[key]
+        assert after[key] == pytest.approx(expected, abs=1e-3), key
+
+
+@pytest.mark.slow
+def test_default_seed_is_the_first_representative_one_from_20140301() -> None:
+    for seed in range(20140301, DEFAULT_SEED):
+        gaps = displacement_gaps_mm(*_generate(seed))
+        assert max(abs(v) for v in gaps.values()) > REPRESENTATIVE_GAP_MM, seed
