@@ -56,3 +56,41 @@ def test_roi_peaks_centroid_counts_and_missing():
     assert bool(p.loc["s", "subcortical"])
     assert out.missing["experiment_id"].tolist() == ["m"]
     assert len(out.maxima) == 3
+
+
+def test_distance_to_mask_by_hand():
+    from biomark.shift.peaks import distance_to_mask_mm
+
+    mask = _box_mask((-40, -24, 50), (-30, -16, 60))
+    xyz = np.array([[-36.0, -20, 56], [-26.0, -20, 56], [-26.0, -12, 56], [-500.0, 0, 0]])
+    d = distance_to_mask_mm(xyz, mask)
+    # inside; 4 mm beyond the x = -30 face; 4 mm in x and 4 mm in y beyond an edge → sqrt(32)
+    assert d[:3] == pytest.approx([0.0, 4.0, np.sqrt(32.0)])
+    assert np.isinf(d[3])
+
+
+def test_tolerance_admits_the_nearest_foci_only():
+    exps = [
+        {"experiment_id": "in", "group": "healthy", "n": 12, "space": "MNI"},
+        {"experiment_id": "near", "group": "healthy", "n": 12, "space": "MNI"},
+        {"experiment_id": "far", "group": "healthy", "n": 12, "space": "MNI"},
+    ]
+    foci = [
+        {"experiment_id": "in", "x": -36, "y": -20, "z": 56},
+        {"experiment_id": "in", "x": -26, "y": -20, "z": 56},  # 4 mm out: ignored, one is inside
+        {"experiment_id": "near", "x": -26, "y": -20, "z": 52},  # 4 mm out
+        {"experiment_id": "near", "x": -28, "y": -20, "z": 54},  # 2 mm out: the nearest
+        {"experiment_id": "far", "x": -20, "y": -20, "z": 56},  # 10 mm out
+    ]
+    ds = prepare(make_dataset(exps, foci)).dataset
+    mask = _box_mask((-40, -24, 50), (-30, -16, 60))
+    strict = roi_peaks(ds, mask, "mi")
+    assert sorted(strict.missing["experiment_id"]) == ["far", "near"]
+    loose = roi_peaks(ds, mask, "mi", tolerance_mm=6.0)
+    p = loose.peaks.set_index("experiment_id")
+    assert p.loc["in", ["x", "y", "z"]].tolist() == pytest.approx([-36, -20, 56])
+    assert p.loc["near", ["x", "y", "z"]].tolist() == pytest.approx([-28, -20, 54])
+    assert p.loc["in", "n_maxima"] == 1 and p.loc["near", "n_maxima"] == 1
+    assert loose.missing["experiment_id"].tolist() == ["far"]
+    with pytest.raises(ValueError):
+        roi_peaks(ds, mask, "mi", tolerance_mm=-1.0)
