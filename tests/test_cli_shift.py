@@ -33,3 +33,17 @@ def test_bad_roi_and_peak_are_one_line_errors(tmp_path):
     assert result.exit_code == 2 and "--roi must be" in result.stderr
     result = runner.invoke(app, ["predict", "--mi-peak", "a,b,c"])
     assert result.exit_code == 2 and "three numbers" in result.stderr
+
+
+def test_shift_without_acute_experiments_is_one_line(tmp_path):
+    from biomark.io.datasets import save_dataset
+    from biomark.pipeline.data import load
+
+    ds = load(None)
+    e = ds.experiments
+    acute = e["group"].eq("stroke") & (e["days_post_stroke"] < 35)
+    save_dataset(ds.subset(e.loc[~acute, "experiment_id"].astype(str), "no-acute"), tmp_path / "d")
+    result = runner.invoke(app, ["shift", str(tmp_path / "d"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0 and "acute" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
