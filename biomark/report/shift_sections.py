@@ -134,7 +134,9 @@ def shift_section(
     return {
         "id": f"shift-{roi}", "title": title,
         "description": "Each experiment's peak is the centroid of its foci inside the region "
-        "(after mirroring right-hemisphere lesions). Welch t-tests count each cohort once, as "
+        "(after mirroring right-hemisphere lesions) or, when none lies inside, of its foci "
+        "nearest to the region within 6 mm, since a reported peak is itself uncertain by about "
+        "4 mm. Welch t-tests count each cohort once, as "
         "the original study did; the Bayesian model keeps every experiment and absorbs repeated "
         "cohorts with a cohort effect. " + missing,
         "comparison": table(comparison_rows(comparison), _COMPARISON_COLUMNS,
