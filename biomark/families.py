@@ -198,7 +198,8 @@ FAMILIES: Final[dict[str, Family]] = {
             (Contrast("good", "poor"),),
             (
                 ShiftTest("mi", _SHIFT_GROUPS, outcome_association=True),
-                ShiftTest("medial-pmc", _SHIFT_GROUPS, outcome_association=True),
+                # The paper tied outcome to the MI peak; medial PMC gets the ANCOVA only.
+                ShiftTest("medial-pmc", _SHIFT_GROUPS),
             ),
         ),
         Family(

@@ -29,7 +29,7 @@ from biomark.rules import flip_right_lesions, resolve_duplicate_cohorts, to_mni
 from biomark.studies import Dataset
 
 Progress = Callable[[int, int], None]
-_VERSIONED = ("numpy", "scipy", "nibabel", "pandas")
+_VERSIONED = ("numpy", "scipy", "nibabel", "pandas", "nilearn", "numba")
 
 
 def backend_of(run: RunConfig) -> Backend:

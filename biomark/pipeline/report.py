@@ -78,7 +78,8 @@ def run_report(
         if progress is not None:
             progress("Peak-shift models", len(rois), len(rois))
     simulated = data is None or _is_embedded(source)
-    context = build_context(fam, family, simulated, config, run, source, raw.checksum())
+    context = build_context(fam, family, simulated, config, run, source, raw.checksum(),
+                            sampler=sampler or SamplerConfig())  # fmt: skip
     validate_context(context)
     html = _render_html(context)
     with staged_output(target) as tmp:
@@ -115,9 +116,10 @@ def _render_html(context: dict[str, Any]) -> str:
 
 def build_context(
     fam: FamilyRun, family: str, simulated: bool, config: AleConfig, run: RunConfig,
-    source: Path, checksum: str,
+    source: Path, checksum: str, *, sampler: SamplerConfig | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The report context of a finished family run (validated by the caller)."""
+    sampler = sampler or SamplerConfig()
     titles = [f.title for f in fam.families]
     question = " ".join(f.question for f in fam.families)
     ale: list[dict[str, Any]] = []
@@ -137,7 +139,7 @@ def build_context(
         ))  # fmt: skip
     shift_context, shift_findings = [], []
     for roi, r in fam.shifts.items():
-        shift_context.append(_shift_section(roi, r))
+        shift_context.append(_shift_section(roi, r, sampler))
         if not r.outcome.empty:
             shift_findings.append(_outcome_finding(roi, r.outcome.iloc[0]))
         shift_findings.extend(shift_sections.shift_findings(roi, r.bayes, r.main_axis))
@@ -186,11 +188,10 @@ def build_context(
         "provenance": sections.provenance_section(
             version=__version__,
             seed=run.seed,
-            command=f"biomark report --family {family} --iterations {config.iterations} "
-            f"--seed {run.seed}",
-            parameters=asdict(config),
-            software=software_versions(),
-            inputs=[(str(source), checksum)],
+            command=_command(family, config, run, sampler, fam),
+            parameters=asdict(config) | (_sampler_parameters(sampler) if fam.shifts else {}),
+            software=_report_software(bool(fam.shifts)),
+            inputs=[(_input_label(source), checksum)],
         ),
     }
 
@@ -237,13 +238,42 @@ def _outcome_finding(roi: str, o: Any) -> dict[str, str]:
     }
 
 
-def _shift_section(roi: str, r: Any) -> dict[str, Any]:
+def _command(
+    family: str, config: AleConfig, run: RunConfig, sampler: SamplerConfig, fam: FamilyRun
+) -> str:
+    text = f"biomark report --family {family} --iterations {config.iterations} --seed {run.seed}"
+    if fam.shifts:
+        text += f" --draws {sampler.draws} --tune {sampler.tune} --chains {sampler.chains}"
+    return text
+
+
+def _sampler_parameters(sampler: SamplerConfig) -> dict[str, Any]:
+    return {f"sampler_{k}": v for k, v in asdict(sampler).items()}
+
+
+def _report_software(with_shift: bool) -> dict[str, str]:
+    from importlib import metadata
+
+    names = ("jinja2", "weasyprint", "matplotlib") + (("pymc", "arviz") if with_shift else ())
+    return software_versions() | {n: metadata.version(n) for n in names}
+
+
+def _input_label(source: Path) -> str:
+    """The input as a reader can find it: the embedded dataset by name, else the path given."""
+    if _is_embedded(source):
+        return "embedded simulated dataset (biomark data/embedded)"
+    return str(source)
+
+
+def _shift_section(roi: str, r: Any, sampler: SamplerConfig) -> dict[str, Any]:
     diag_rows = [
         {"parameter": f"shift {row['contrast']} {row['axis']}", "r_hat": row["r_hat"],
          "ess_bulk": row["ess_bulk"], "ess_tail": row["ess_tail"]}
         for row in r.bayes.to_dict("records")
     ]  # fmt: skip
-    notes = [f"Sampler: 4 chains × 1,000 draws after 1,000 tuning steps; {r.diagnostics.message}"]
+    notes = [f"Sampler: {sampler.chains} chains × {sampler.draws:,} draws after {sampler.tune:,} "
+             f"tuning steps (NUTS, target acceptance {sampler.target_accept:g}); "
+             f"{r.diagnostics.message}"]  # fmt: skip
     return shift_sections.shift_section(
         roi, r.title, r.comparison, r.bayes, r.outcome, r.curve, r.draws, diag_rows,
         int(r.diagnostics.divergences), r.sensitivity, r.main_axis, len(r.peaks.missing), notes,

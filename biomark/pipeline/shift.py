@@ -39,6 +39,8 @@ ROIS: dict[str, str] = {
 # foci up to 6 mm (1.5 SD) away, taking each experiment's nearest ones; without it ventral MI
 # and caudal SMA peaks drop out unevenly and the contralesional SMA peak dilutes the centroid.
 ROI_TOLERANCE_MM: dict[str, float] = {"mi": 6.0, "medial-pmc": 6.0}
+# The paper linked outcome to the MI peak only; a medial-PMC outcome model would be a new claim.
+OUTCOME_GROUPS: dict[str, tuple[str, ...]] = {"mi": ("chronic",), "medial-pmc": ()}
 SENSITIVITY_SAMPLER = SamplerConfig(chains=2, draws=500, tune=500)
 
 
@@ -119,7 +121,7 @@ def analyse_roi(
     pymc_log.setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        model = build_shift_model(peaks, roi=roi)
+        model = build_shift_model(peaks, roi=roi, outcome_groups=OUTCOME_GROUPS[roi])
         idata = sample_shift_model(model, sampler, seed)
         refits = (
             fit_prior_sensitivity(model, sensitivity_sampler(sampler), seed + 1)

@@ -30,8 +30,8 @@ Building blocks::
     FINDING  {headline: str, detail: str, evidence: "strong"|"moderate"|"weak"|"inconclusive"}
     TABLE    {caption: str, columns: [{key: str, label: str, kind: KIND}], rows: [{key: CELL}]}
              KIND is a key of biomark.report.filters.CELL_KINDS (text, int, num0–num4, p, mm,
-             mm3, coord, interval, pct, pct1); CELL is str, int, float, bool, None, [x, y, z] for
-             coord or [low, high] for interval.
+             mm3, coord, interval, pct, pct1, prob, ratio); CELL is str, int, float, bool,
+             None, [x, y, z] for coord or [low, high] for interval.
              Every row has exactly the column keys.
     FIGURE   {title: str, caption: str, alt: str, src: "data:image/png;base64,…"}
     WARNING  {level: "warning"|"note", text: str}
@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from biomark.errors import InputError
-from biomark.report.filters import CELL_KINDS, NBSP, fmt_hdi, fmt_num, fmt_pct
+from biomark.report.filters import CELL_KINDS, NBSP, fmt_hdi, fmt_num, fmt_prob
 
 SCHEMA_VERSION: Final = 1
 BANNER_TEXT: Final = "SIMULATED DATA \u2014 not a clinical result"
@@ -347,7 +347,7 @@ def shift_finding(
     )
     detail = (
         f"Shift {fmt_hdi(abs(shift_mm), low, high, prob=prob)} {direction}; probability that "
-        f"the shift is {direction}: {fmt_pct(prob_direction, 1)}."
+        f"the shift is {direction}: {fmt_prob(prob_direction)}."
     )
     evidence = evidence_strength(prob_direction, excludes_zero)
     return {"headline": headline, "detail": detail, "evidence": evidence}

@@ -134,6 +134,36 @@ def fmt_pct(fraction: float | None, digits: int = 0) -> str:
     return f"{fmt_num(100.0 * float(fraction), digits)}{NBSP}%"  # type: ignore[arg-type]
 
 
+def fmt_ratio(value: float | None, significant: int = 2) -> str:
+    """A positive ratio to ``significant`` digits: ``3.06`` → ``"3.1"``, ``0.0074`` → ``"0.0074"``.
+
+    Odds ratios span orders of magnitude; fixed decimals would print small bounds as ``0.00``.
+    """
+    if _is_missing(value):
+        return MISSING
+    v = float(value)  # type: ignore[arg-type]
+    if v <= 0:
+        return fmt_num(v, 2)
+    decimals = max(0, significant - 1 - math.floor(math.log10(v)))
+    return fmt_num(round(v, decimals), decimals)
+
+
+def fmt_prob(fraction: float | None) -> str:
+    """A probability as a percentage with one decimal, never claiming certainty.
+
+    ``0.9995`` → ``"> 99.9 %"`` and ``0.0002`` → ``"< 0.1 %"``: a finite posterior sample
+    cannot show a probability of exactly 100 % or 0 %.
+    """
+    if _is_missing(fraction):
+        return MISSING
+    f = float(fraction)  # type: ignore[arg-type]
+    if f >= 0.9995:
+        return f">{NBSP}99.9{NBSP}%"
+    if f < 0.0005:
+        return f"<{NBSP}0.1{NBSP}%"
+    return fmt_pct(f, 1)
+
+
 def fmt_text(value: object) -> str:
     """Any value as text, with ``None``/NaN as ``"—"`` and booleans as ``yes``/``no``."""
     if isinstance(value, bool):
@@ -159,6 +189,8 @@ CELL_KINDS: Final[dict[str, Callable[[Any], str]]] = {
     "interval": lambda v: MISSING if v is None else fmt_interval(v[0], v[1], 1),
     "pct": lambda v: fmt_pct(v, 0),
     "pct1": lambda v: fmt_pct(v, 1),
+    "prob": fmt_prob,
+    "ratio": fmt_ratio,
 }
 
 
@@ -183,6 +215,8 @@ FILTERS: Final[dict[str, Callable[..., str]]] = {
     "hdi": fmt_hdi,
     "coord": fmt_coord,
     "pct": fmt_pct,
+    "prob": fmt_prob,
+    "ratio": fmt_ratio,
     "text": fmt_text,
     "cell": fmt_cell,
 }

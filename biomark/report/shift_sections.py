@@ -15,6 +15,7 @@ import pandas as pd
 
 from biomark.report import figures
 from biomark.report.context import diagnostics_block, figure, shift_finding, table
+from biomark.report.filters import fmt_prob, fmt_ratio
 
 _CONTRAST_WORDS = {
     "acute": "acute patients",
@@ -54,7 +55,7 @@ _COMPARISON_COLUMNS = [
     ("direction", "Direction", "text"), ("freq_shift", "t-test shift", "mm"),
     ("freq_ci", "95 % CI", "interval"), ("p", "p (Welch)", "p"),
     ("bayes_mean", "Bayesian shift", "mm"), ("bayes_hdi", "95 % HDI", "interval"),
-    ("p_direction", "P(direction)", "pct1"),
+    ("p_direction", "P(direction)", "prob"),
 ]  # fmt: skip
 
 
@@ -81,11 +82,11 @@ def _outcome(roi: str, outcome: pd.DataFrame, curve: pd.DataFrame) -> dict[str, 
         return None
     o = outcome.iloc[0]
     text = (
-        f"Odds of good recovery change by a factor of {o['odds_ratio_median']:.2f} (posterior "
-        f"median; 95 % HDI {o['hdi_low']:.2f} to {o['hdi_high']:.2f}) per {o['unit_mm']:g} mm "
-        f"more ventral peak; probability that a more ventral peak goes with better recovery: "
-        f"{100 * o['p_positive']:.1f} %. The association is estimated on the latent peak "
-        "positions, so the uncertainty of each reported peak carries into it."
+        f"Odds of good recovery change by a factor of {fmt_ratio(o['odds_ratio_median'])} "
+        f"(posterior median; 95 % HDI {fmt_ratio(o['hdi_low'])} to {fmt_ratio(o['hdi_high'])}) "
+        f"per {o['unit_mm']:g} mm more ventral peak; probability that a more ventral peak goes "
+        f"with better recovery: {fmt_prob(o['p_positive'])}. The association is estimated on "
+        "the latent peak positions, so the uncertainty of each reported peak carries into it."
     )
     fig = None
     if not curve.empty:
@@ -97,10 +98,10 @@ def _outcome(roi: str, outcome: pd.DataFrame, curve: pd.DataFrame) -> dict[str, 
     tab = table(
         outcome.to_dict("records"),
         [
-            ("odds_ratio_median", "Odds ratio (median)", "num2"),
-            ("hdi_low", "HDI low", "num2"),
-            ("hdi_high", "HDI high", "num2"),
-            ("p_positive", "P(positive)", "pct1"),
+            ("odds_ratio_median", "Odds ratio (median)", "ratio"),
+            ("hdi_low", "95 % HDI low", "ratio"),
+            ("hdi_high", "95 % HDI high", "ratio"),
+            ("p_positive", "P(better recovery with a more ventral peak)", "prob"),
         ],
         caption=f"Outcome association per {o['unit_mm']:g} mm ({REGION_NAMES.get(roi, roi)}).",
     )
@@ -129,8 +130,9 @@ def shift_section(
                       ("hdi_high_mm", "HDI high", "mm"), ("change_mm", "Change", "mm")],
                      caption=f"Prior sensitivity of the {main_axis} shift (default, tighter "
                      "and wider priors).")  # fmt: skip
-    missing = (f"{n_missing} experiments had no focus in this region and are listed in "
-               "roi_missing.tsv." if n_missing else "")  # fmt: skip
+    verb = "experiment has" if n_missing == 1 else "experiments have"
+    missing = (f"{n_missing} {verb} no focus in or near this region (listed in "
+               "shift/roi_missing.tsv)." if n_missing else "")  # fmt: skip
     return {
         "id": f"shift-{roi}", "title": title,
         "description": "Each experiment's peak is the centroid of its foci inside the region "

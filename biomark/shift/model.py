@@ -200,7 +200,8 @@ def build_shift_model(
     priors = priors or PriorConfig()
     peaks = validate_peaks(peaks, source=f"peaks ({roi})")
     design = _design(peaks, contrasts, outcome_groups, roi)
-    has_outcome = _usable_outcome(design, roi)
+    # No outcome groups: the caller asked for no outcome part, so there is nothing to warn about.
+    has_outcome = bool(outcome_groups) and _usable_outcome(design, roi)
     xyz = xyz_mm(peaks)
     reference = xyz[contrast_masks(peaks)["healthy"]].mean(axis=0)
     if not has_outcome:

@@ -95,3 +95,25 @@ def test_filters_in_jinja() -> None:
         p=0.0004, e=5.2, lo=1.1, hi=9.3, xyz=[-38, -22, 56]
     )
     assert out == f"p &lt; 0.001; 5.2{NB}mm (95{NB}% CI 1.1 to 9.3); (\u221238, \u221222, 56)"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(3.06, "3.1"), (21.47, "21"), (0.0074, "0.0074"), (0.0027656, "0.0028"), (1.0, "1.0"),
+     (149.6, "150"), (None, "—")],
+)  # fmt: skip
+def test_ratio_keeps_two_significant_digits(value, text):
+    from biomark.report.filters import fmt_ratio
+
+    assert fmt_ratio(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.97075, "97.1\u00a0%"), (0.9995, ">\u00a099.9\u00a0%"), (1.0, ">\u00a099.9\u00a0%"),
+     (0.0004, "<\u00a00.1\u00a0%"), (0.5, "50.0\u00a0%")],
+)  # fmt: skip
+def test_probability_never_prints_certainty(value, text):
+    from biomark.report.filters import fmt_prob
+
+    assert fmt_prob(value) == text
