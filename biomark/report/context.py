@@ -281,16 +281,22 @@ def banner(simulated: bool) -> str:
     return BANNER_TEXT if simulated else ""
 
 
-def ale_warnings(n_experiments: int, correction: str) -> list[dict[str, str]]:
-    """The WARNING entries an ALE analysis needs: too few experiments, a liberal FDR threshold."""
+def ale_warnings(
+    n_experiments: int, correction: str, *, jackknife: bool = True
+) -> list[dict[str, str]]:
+    """The WARNING entries an ALE analysis needs: too few experiments, a liberal FDR threshold.
+
+    ``jackknife`` says whether the section's cluster table has a jackknife column to point to.
+    """
     out = []
     if n_experiments < MIN_EXPERIMENTS:
+        hint = " and read the jackknife column" if jackknife else ""
         out.append(
             {
                 "level": "warning",
                 "text": f"Only {n_experiments} experiments: ALE needs about 17\u201320 for results "
                 "that no single experiment drives (Eickhoff 2016). Treat these clusters as "
-                "provisional and read the jackknife column.",
+                f"provisional{hint}.",
             }
         )
     if "fdr" in correction.lower():

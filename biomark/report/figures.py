@@ -102,7 +102,8 @@ def stat_map_png(
     display_mode
         ``"x"``, ``"y"`` or ``"z"`` (sagittal, coronal, axial rows of slices).
     threshold
-        Values with ``|v| < threshold`` are transparent.
+        Values with ``|v| < threshold`` are transparent; ``None`` hides only zeros (nilearn
+        would otherwise paint the zero voxels of a thresholded map over the whole template).
     title
         Drawn in the top-left corner.
     dpi
@@ -118,11 +119,12 @@ def stat_map_png(
         bg_img=load_mni152_template(resolution=2),
         cut_coords=cut_coords,
         display_mode=display_mode,
-        threshold=threshold,
+        threshold=threshold if threshold is not None else 1e-6,
         cmap="cold_hot",
         title=title,
         annotate=True,
         draw_cross=False,
+        black_bg=False,
         figure=fig,
     )
     del display

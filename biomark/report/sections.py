@@ -128,7 +128,7 @@ def _brain_figures(volume: np.ndarray, result: AleResult | ContrastResult, title
     img = nib.Nifti1Image(volume.astype(np.float32), result.grid.affine_array)
     out = [
         figure(
-            figures.glass_brain_png(img, title=title),
+            figures.glass_brain_png(img),
             title=f"{title}: glass brain",
             caption=f"Surviving voxels ({kind}) projected on a glass brain; left is left.",
         )
@@ -136,7 +136,7 @@ def _brain_figures(volume: np.ndarray, result: AleResult | ContrastResult, title
     if with_slices:
         out.append(
             figure(
-                figures.stat_map_png(img, display_mode="z", cut_coords=6),
+                figures.stat_map_png(img, display_mode="z", cut_coords=5),
                 title=f"{title}: axial slices",
                 caption=f"Axial slices of the {kind} map over the MNI152 template.",
             )
@@ -181,6 +181,7 @@ def contrast_sections(
     n_exp = result.main_a.n_experiments + result.main_b.n_experiments
     titles = {"a_minus_b": (f"{a} > {b}", "contrast"), "b_minus_a": (f"{b} > {a}", "contrast"),
               "conjunction": (f"{a} and {b} (conjunction)", "conjunction")}  # fmt: skip
+    groups = {"a_minus_b": (a, b), "b_minus_a": (b, a), "conjunction": (a, b)}
     out = []
     for direction, (title, kind) in titles.items():
         stat = getattr(result, direction)
@@ -188,8 +189,10 @@ def contrast_sections(
         rows = cluster_rows(frame, pd.DataFrame()) if len(frame) else []
         gate = ("tested only where the first group's main effect survives (GingerALE)"
                 if result.mode == "gated" else "tested in the whole mask (NiMARE)")  # fmt: skip
-        desc = (f"Voxels where {title.split(' (')[0]}: permutation p < "
-                f"{result.parameters['contrast_p']:g}, {gate}." if kind == "contrast" else
+        more, less = groups[direction]
+        desc = (f"Voxels where activation is more consistent across {more} experiments than "
+                f"across {less} experiments (permutation p < "
+                f"{result.parameters['contrast_p']:g}), {gate}." if kind == "contrast" else
                 "Voxels significant in both groups' main effects (minimum statistic).")  # fmt: skip
         out.append({
             "id": f"{kind}-{key}-{direction}", "title": title, "kind": kind,
@@ -199,7 +202,7 @@ def contrast_sections(
             "correction": f"permutation p < {result.parameters['contrast_p']:g}"
             if kind == "contrast" else "conjunction of corrected main effects",
             "warnings": ale_warnings(min(result.main_a.n_experiments,
-                                         result.main_b.n_experiments), ""),
+                                         result.main_b.n_experiments), "", jackknife=False),
             "figures": _brain_figures(result.volume(stat), result, title, kind, with_slices),
             "clusters": table(rows, [*_CLUSTER_COLUMNS[:3], _CLUSTER_COLUMNS[5]],
                               caption=f"Clusters of {title}."),

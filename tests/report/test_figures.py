@@ -98,3 +98,18 @@ def test_brain_maps_offline() -> None:
         assert pixels.shape[1] == round(F.WIDTH_IN * DPI)
         # the positive blobs are drawn in warm colours (red channel well above blue)
         assert ((pixels[..., 0] - pixels[..., 2]) > 100).any()
+
+
+@pytest.mark.slow
+def test_slices_of_a_thresholded_map_show_the_template() -> None:
+    # A thresholded map is zero almost everywhere; the template must show through the zeros.
+    import nibabel as nib
+
+    from tests.report.sample import synthetic_map
+
+    img = synthetic_map()
+    data = np.asarray(img.get_fdata())
+    thresholded = nib.Nifti1Image(np.where(data > 2.0, data, 0.0).astype(np.float32), img.affine)
+    pixels = _image(F.stat_map_png(thresholded, cut_coords=[0, 56], dpi=DPI)).astype(int)
+    grey = (np.ptp(pixels, axis=2) < 12) & (pixels[..., 0] > 40) & (pixels[..., 0] < 225)
+    assert grey.mean() > 0.10  # anatomy in mid greys
