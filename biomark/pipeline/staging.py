@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -37,9 +38,16 @@ class staged_output:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
         old = None
-        if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-            self.target.replace(old)
-        self.tmp.replace(self.target)
+        # A signal between the two renames would leave no target at all: hold them until both
+        # are done (delivered right after, when the new output is already in place).
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            if self.target.exists():
+                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
+                self.target.replace(old)
+            self.tmp.replace(self.target)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
