@@ -6,6 +6,7 @@ Heavy modules are imported inside the commands so that ``biomark --help`` starts
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -384,9 +385,121 @@ def _with_stages(quiet: bool, action: Callable[[Any], Any]) -> Any:
         return _run(lambda: action(update))
 
 
+PowerDesignName = Annotated[
+    str, typer.Option("--design", help="Design preset (outcome: 9 good vs 5 poor experiments).")
+]
+PowerOut = Annotated[Path, typer.Option("--out", help="Output folder (replaced atomically).")]
+PowerReplicates = Annotated[
+    int | None,
+    typer.Option("--replicates", help="Simulated meta-analyses for ALE (Welch: 2,000/shift)."),
+]
+PowerIterations = Annotated[
+    int | None, typer.Option("--iterations", help="Monte Carlo iterations of the ALE null.")
+]
+GroupA = Annotated[
+    int | None, typer.Option("--n-a", help="Experiments in group a (good outcome in 'outcome').")
+]
+GroupB = Annotated[
+    int | None, typer.Option("--n-b", help="Experiments in group b (sizes and foci recycle).")
+]
+
+
+def _power_overrides(**given: Any) -> dict[str, Any]:
+    for name, value in given.items():
+        if value is not None and value < 0:
+            _usage(f"--{name.replace('_', '-')} must be >= 0; got {value}")
+    return given
+
+
+@app.command("power")
+def power(
+    design: PowerDesignName = "outcome",
+    out: PowerOut = Path("power_out"),
+    n_a: GroupA = None,
+    n_b: GroupB = None,
+    shift_mm: Annotated[
+        float | None, typer.Option("--shift-mm", help="Planted ventral MI shift (mm).")
+    ] = None,
+    replicates: PowerReplicates = None,
+    bayes_replicates: Annotated[
+        int | None, typer.Option("--bayes-replicates", help="Bayesian fits (0 = none).")
+    ] = None,
+    iterations: PowerIterations = None,
+    seed: Seed = 0,
+    jobs: Jobs = 1,
+    dask_scheduler: DaskScheduler = None,
+    dask_local: DaskLocal = None,
+    quiet: Quiet = False,
+) -> None:
+    """Power of ALE, the Welch shift test and the Bayesian model for a design, by simulation."""
+    from biomark.config import RunConfig
+    from biomark.pipeline.power import run_power
+
+    overrides = _power_overrides(
+        n_a=n_a, n_b=n_b, shift_mm=shift_mm, replicates=replicates,
+        bayes_replicates=bayes_replicates, ale_iterations=iterations,
+    )  # fmt: skip
+    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
+                    quiet=quiet)  # fmt: skip
+    summary = _with_stages(quiet, lambda p: run_power(design, out, run, overrides, p))
+    typer.echo(f"SIMULATION: {summary['summary']}")
+    if not quiet:
+        typer.echo(f"{summary['caveat']}\nwrote {summary['out']} ({summary['seconds']:.0f} s)")
+
+
+@app.command("calibrate")
+def calibrate(
+    design: PowerDesignName = "outcome",
+    out: PowerOut = Path("calibrate_out"),
+    replicates: PowerReplicates = None,
+    iterations: PowerIterations = None,
+    splits: Annotated[
+        int | None, typer.Option("--splits", help="Null splits tested by the contrast.")
+    ] = None,
+    seed: Seed = 0,
+    jobs: Jobs = 1,
+    dask_scheduler: DaskScheduler = None,
+    dask_local: DaskLocal = None,
+    quiet: Quiet = False,
+) -> None:
+    """Null false-positive rates of cluster-level FWE ALE and the subtraction contrast."""
+    from biomark.config import RunConfig
+    from biomark.pipeline.power import run_calibrate
+
+    overrides = _power_overrides(
+        replicates=replicates, ale_iterations=iterations, contrast_splits=splits
+    )
+    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
+                    quiet=quiet)  # fmt: skip
+    summary = _with_stages(quiet, lambda p: run_calibrate(design, out, run, overrides, p))
+    if not quiet:
+        table = summary["result"].estimates
+        _print_table(table[["method", "quantity", "estimate", "mcse", "replicates"]].round(4))
+        typer.echo(f"wrote {summary['out']} ({summary['seconds']:.0f} s)")
+
+
+class _Terminated(SystemExit):
+    """SIGTERM/SIGINT as an exit that unwinds ``with`` blocks, so staged outputs are removed.
+
+    SystemExit, not KeyboardInterrupt: PyMC catches KeyboardInterrupt while sampling and
+    returns a partial trace, which would then be reported as if complete.
+    """
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise _Terminated(128 + signum)
+
+
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="biomark")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _on_signal)
+    try:
+        app(prog_name="biomark", standalone_mode=True)
+    except _Terminated as exc:
+        typer.echo("biomark: interrupted; earlier outputs were left unchanged", err=True)
+        raise SystemExit(exc.code) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
