@@ -77,9 +77,18 @@ def run_report(
         )
         if progress is not None:
             progress("Peak-shift models", len(rois), len(rois))
+    power = None
+    if any(t.outcome_association for f in families for t in f.shift_tests):
+        from biomark.pipeline.report_power import power_context
+
+        if progress is not None:
+            progress("Power of this design (simulation)", 0, 1)
+        power = power_context(fam, config, run)
+        if progress is not None:
+            progress("Power of this design (simulation)", 1, 1)
     simulated = data is None or _is_embedded(source)
     context = build_context(fam, family, simulated, config, run, source, raw.checksum(),
-                            sampler=sampler or SamplerConfig())  # fmt: skip
+                            sampler=sampler or SamplerConfig(), power=power)  # fmt: skip
     validate_context(context)
     html = _render_html(context)
     with staged_output(target) as tmp:
@@ -117,6 +126,7 @@ def _render_html(context: dict[str, Any]) -> str:
 def build_context(
     fam: FamilyRun, family: str, simulated: bool, config: AleConfig, run: RunConfig,
     source: Path, checksum: str, *, sampler: SamplerConfig | None = None,
+    power: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The report context of a finished family run (validated by the caller)."""
     sampler = sampler or SamplerConfig()
@@ -179,11 +189,12 @@ def build_context(
             "evidence_note": "ALE findings are graded by the number of experiments behind them "
             "(fewer than 17 per group: weak); peak-shift findings by the Bayesian probability "
             "that the shift has the stated direction.",
-            "caveats": list(CAVEATS),
+            "caveats": list(CAVEATS) + ([power["caveat"]] if power else []),
         },
         "flow": sections.flow_section(fam.prepared.audit, fam.counts),
         "ale": ale,
         "shift": shift_context,
+        "power": power,
         "methods": sections.methods_section(paragraphs, references, atlas_credits()),
         "provenance": sections.provenance_section(
             version=__version__,

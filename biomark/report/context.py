@@ -115,6 +115,14 @@ _SHIFT = {
     "sensitivity": _Opt(_TABLE),
     "notes": _STR_LIST,
 }
+_POWER = {
+    "title": str,
+    "text": str,
+    "caveat": str,
+    "table": _TABLE,
+    "figure": _FIGURE,
+    "methods": str,
+}
 SCHEMA: Final[dict[str, Any]] = {
     "schema_version": int,
     "title": str,
@@ -137,6 +145,7 @@ SCHEMA: Final[dict[str, Any]] = {
     },
     "ale": [_ALE],
     "shift": [_SHIFT],
+    "power": _Opt(_POWER),
     "methods": {
         "paragraphs": _STR_LIST,
         "references": [{"key": str, "text": str}],

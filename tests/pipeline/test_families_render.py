@@ -48,7 +48,7 @@ def expected_headings(key: str) -> list[str]:
             wanted += ["Peak displacement", "Sampler diagnostics"]
             wanted += [REGIONS[t.roi] for t in fam.shift_tests]
         if any(t.outcome_association for t in fam.shift_tests):
-            wanted.append("Association with recovery")
+            wanted += ["Association with recovery", "How much could this design detect?"]
     return list(dict.fromkeys(wanted))
 
 
