@@ -10,7 +10,10 @@ Backends
 ``serial``   in this process (``jobs=1``);
 ``local``    a ``concurrent.futures.ProcessPoolExecutor`` with ``jobs`` processes;
 ``dask``     an existing ``distributed`` scheduler (``scheduler="tcp://host:port"``) or a
-             ``LocalCluster`` started for the run (``dask_local=N`` workers).
+             ``LocalCluster`` started for the run (``dask_local=N`` workers). A worker lost
+             mid-run has its chunks recomputed (same seeds, same result); an unreachable or
+             lost scheduler, or a chunk that keeps killing workers, raises
+             :class:`ParallelError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ class ParallelError(BiomarkError):
 
 @dataclass(frozen=True, slots=True)
 class Backend:
-    """Where chunks run. Build with :func:`make_backend`."""
+    """Where chunks run. Build with :func:`make_backend`.
+
+    ``connect_timeout_s`` bounds every wait on a Dask scheduler: connecting, waiting for a
+    first worker, and — when no chunk has finished for that long — its answer to a ping.
+    """
 
     kind: BackendKind = "serial"
     jobs: int = 1
@@ -105,9 +112,8 @@ def map_chunks(
         return out
     if backend.kind == "local":
         return _map_local(fn, spec, n_chunks, backend.jobs, progress)
-    from biomark.parallel._dask import (
-        map_dask,
-    )  # lazy: distributed is heavy and optional at run time
+    # lazy: distributed is heavy and only needed for this backend
+    from biomark.parallel._dask import map_dask
 
     return map_dask(fn, spec, n_chunks, backend, progress)
 

@@ -1,3 +1,6 @@
+import socket
+import warnings
+
 import numpy as np
 import pytest
 
@@ -9,7 +12,7 @@ from biomark.parallel import (
     make_backend,
     map_chunks,
 )
-from tests.parallel.chunkfns import draw
+from tests.parallel.chunkfns import draw, pid_after_sleep
 
 
 def test_chunk_rng_depends_only_on_seed_and_index():
@@ -59,3 +62,24 @@ def test_dask_local_cluster_identical_to_serial():
     serial = gather_in_order(map_chunks(draw, (5, 3), 4, make_backend(1)))
     dask = gather_in_order(map_chunks(draw, (5, 3), 4, make_backend(1, dask_local=2)))
     assert np.array_equal(serial, dask)
+
+
+def test_dask_spreads_few_chunks_over_all_workers():
+    # two 1-second chunks on two workers must run side by side, not queue on one worker
+    pids = map_chunks(pid_after_sleep, 1.0, 2, make_backend(1, dask_local=2))
+    assert len(set(pids)) == 2
+
+
+def test_local_cluster_quiet_when_port_8787_is_taken():
+    # distributed's scheduler binds an HTTP port (8787 by default) even without a dashboard
+    # and warns in several lines on stderr when another cluster holds it
+    with socket.socket() as held:
+        try:
+            held.bind(("127.0.0.1", 8787))
+            held.listen()
+        except OSError:
+            pass  # someone else holds it: the situation under test anyway
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            map_chunks(draw, (1, 2), 2, make_backend(1, dask_local=1))
+    assert not [w for w in caught if "already in use" in str(w.message)]
