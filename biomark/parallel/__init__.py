@@ -128,12 +128,22 @@ def _map_local(
     # forkserver avoids forking a process whose BLAS/OpenMP threads may hold locks.
     ctx = multiprocessing.get_context("forkserver")
     results: list[Any] = [None] * n_chunks
-    with ProcessPoolExecutor(max_workers=min(jobs, n_chunks), mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, n_chunks), mp_context=ctx)
+    try:
         futures = {pool.submit(fn, spec, k): k for k in range(n_chunks)}
         for done, fut in enumerate(as_completed(futures), start=1):
             results[futures[fut]] = fut.result()
             if progress:
                 progress(done)
+    except BaseException:
+        # Failed or interrupted (SIGTERM arrives as SystemExit): drop the queued chunks and stop
+        # the running ones now, rather than letting the pool finish the whole run first.
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            proc.terminate()
+        raise
+    pool.shutdown(wait=True)
     return results
 
 

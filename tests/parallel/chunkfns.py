@@ -52,3 +52,13 @@ def pid_after_sleep(spec, k):
 def raise_oserror(spec, k):
     """A chunk function whose own OSError must reach the caller unchanged."""
     raise FileNotFoundError(f"chunk {k}: {spec}")
+
+
+def fail_first_else_sleep(spec, k):
+    """Chunk 0 fails at once; every other chunk sleeps ``spec`` seconds."""
+    import time
+
+    if k == 0:
+        raise ValueError("chunk 0 failed")
+    time.sleep(spec)
+    return k

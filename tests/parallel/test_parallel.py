@@ -83,3 +83,15 @@ def test_local_cluster_quiet_when_port_8787_is_taken():
             warnings.simplefilter("always")
             map_chunks(draw, (1, 2), 2, make_backend(1, dask_local=1))
     assert not [w for w in caught if "already in use" in str(w.message)]
+
+
+def test_a_failing_chunk_stops_the_local_pool_at_once():
+    import time
+
+    from tests.parallel.chunkfns import fail_first_else_sleep
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="chunk 0 failed"):
+        map_chunks(fail_first_else_sleep, 30.0, 6, make_backend(jobs=2))
+    # the other chunks would take 30 s each; cancelled and terminated, not waited for
+    assert time.perf_counter() - start < 15.0
