@@ -121,7 +121,17 @@ def _client(backend: Backend) -> Iterator[Any]:
             _wait_for_a_worker(client, address, timeout_s)
             yield client
         return
+    import dask
+
+    # Workers sample their own stacks every 10 ms for the dashboard's profiler, which costs the
+    # compute thread ~10 % here; a cluster started for one run has no dashboard to show it.
+    quiet_workers = {
+        "distributed.worker.profile.enabled": False,
+        "distributed.admin.system-monitor.interval": "1s",
+        "distributed.scheduler.work-stealing": False,
+    }
     with (
+        dask.config.set(quiet_workers),
         LocalCluster(
             n_workers=backend.dask_local or 1,
             threads_per_worker=1,
