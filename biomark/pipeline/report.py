@@ -27,6 +27,7 @@ from biomark.report.context import (
     evidence_strength,
     validate_context,
 )
+from biomark.report.filters import fmt_prob, fmt_ratio
 from biomark.rules import prepare
 
 Progress = Callable[[str, int, int], None]
@@ -241,8 +242,9 @@ def _outcome_finding(roi: str, o: Any) -> dict[str, str]:
         "headline": f"{shift_sections.REGION_NAMES.get(roi, roi)}: a more ventral peak goes with "
         f"{'better' if better else 'worse'} recovery.",
         "detail": f"Odds ratio of good recovery per {o['unit_mm']:g} mm more ventral: "
-        f"{o['odds_ratio_median']:.2f} (95 % HDI {o['hdi_low']:.2f} to {o['hdi_high']:.2f}); "
-        f"probability of this direction {100 * max(o['p_positive'], 1 - o['p_positive']):.1f} %.",
+        f"{fmt_ratio(o['odds_ratio_median'])} (95 % HDI {fmt_ratio(o['hdi_low'])} to "
+        f"{fmt_ratio(o['hdi_high'])}); probability of this direction "
+        f"{fmt_prob(max(o['p_positive'], 1 - o['p_positive']))}.",
         "evidence": evidence_strength(
             max(o["p_positive"], 1 - o["p_positive"]), o["hdi_low"] > 1 or o["hdi_high"] < 1
         ),
