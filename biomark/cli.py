@@ -9,9 +9,12 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from biomark.config import SamplerConfig
 
 app = typer.Typer(
     name="biomark",
@@ -40,6 +43,15 @@ def _run[T](action: Callable[[], T]) -> T:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         typer.echo(f"biomark: error: {where}{exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+def _sampler(draws: int, tune: int, chains: int) -> SamplerConfig:
+    """The peak-shift sampler settings of ``--draws/--tune/--chains`` (each must be ≥ 1)."""
+    from biomark.config import SamplerConfig
+
+    if min(draws, tune, chains) < 1:
+        _usage("--draws, --tune and --chains must be >= 1")
+    return SamplerConfig(chains=chains, draws=draws, tune=tune)
 
 
 def _print_table(table: Any) -> None:
@@ -286,12 +298,10 @@ def report(
     chains: Chains = 4,
 ) -> None:
     """Run a model family end to end and write its HTML and PDF biomarker report."""
-    from biomark.config import RunConfig, SamplerConfig
+    from biomark.config import RunConfig
     from biomark.pipeline.report import parse_formats, run_report
 
-    if min(draws, tune, chains) < 1:
-        _usage("--draws, --tune and --chains must be >= 1")
-    sampler = SamplerConfig(chains=chains, draws=draws, tune=tune)
+    sampler = _sampler(draws, tune, chains)
     formats = _run(lambda: parse_formats(fmt))
     config = _ale_config(iterations, 0.001, 0.05, "cfwe", 6, tal_transform)
     run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
@@ -318,12 +328,9 @@ def shift(
     seed: Seed = 0,
 ) -> None:
     """Peak displacement: frequentist tests beside the Bayesian hierarchical model."""
-    from biomark.config import SamplerConfig
     from biomark.pipeline.shift import run_shift
 
-    if min(draws, tune, chains) < 1:
-        _usage("--draws, --tune and --chains must be >= 1")
-    sampler = SamplerConfig(chains=chains, draws=draws, tune=tune)
+    sampler = _sampler(draws, tune, chains)
     summary = _run(lambda: run_shift(dataset, out, roi, sampler, seed))
     for name, diag in summary["diagnostics"].items():
         typer.echo(f"{name}: {diag.message}", err=not diag.ok)

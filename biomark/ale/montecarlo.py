@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +49,10 @@ def structure(connectivity: int) -> BoolArray:
         raise ValueError(f"connectivity must be 6, 18 or 26, got {connectivity}")
     out: BoolArray = ndimage.generate_binary_structure(3, CONNECTIVITY[connectivity])
     return out
+
+
+#: Iterations per chunk: fixes which random numbers each iteration gets, whatever the workers.
+CHUNK_SIZE: Final = 250
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class MonteCarloSpec:
     connectivity: int = 6
     n_iterations: int = 10000
     seed: int = 0
-    chunk_size: int = 250
+    chunk_size: int = CHUNK_SIZE
     engine: Engine = "auto"
 
     @property

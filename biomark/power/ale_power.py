@@ -33,7 +33,7 @@ from biomark.ale.montecarlo import (
     run_montecarlo,
 )
 from biomark.ale.null import ale_from_ma, ale_threshold, analytic_null
-from biomark.parallel import Backend, chunk_rng, chunk_sizes
+from biomark.parallel import Backend, chunk_rng
 from biomark.power.design import GroupKey, PowerDesign
 from biomark.power.replicate import (
     BoolArray,
@@ -182,7 +182,7 @@ class AleSpec:
     @property
     def n_chunks(self) -> int:
         """Blocks of ``design.block_size`` replicates covering ``design.replicates``."""
-        return len(chunk_sizes(self.design.replicates, self.design.block_size))
+        return len(self.design.replicate_blocks)
 
 
 def group_mi_mm(design: PowerDesign, group: GroupKey) -> FloatArray:
@@ -201,7 +201,7 @@ def power_chunk(spec: AleSpec, k: int) -> dict[str, FloatArray]:
     brain = brain_xyz_mm(spec.mask, spec.grid)
     points = [group_mi_mm(d, group)] + ([np.asarray(d.target_mm)] if d.target_mm else [])
     near = location_voxels(points, d.hit_radius_mm, spec.grid)
-    size = chunk_sizes(d.replicates, d.block_size)[k]
+    size = d.replicate_blocks[k]
     out: dict[str, list[float]] = {"p_mi": [], "p_target": [], "p_any": []}
     for _ in range(size):
         rep = simulate_replicate(d, brain, rng)

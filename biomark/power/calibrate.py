@@ -23,7 +23,7 @@ import numpy as np
 
 from biomark.ale.contrast import subtraction
 from biomark.ale.ma import compute_ma_maps
-from biomark.parallel import chunk_rng, chunk_sizes
+from biomark.parallel import chunk_rng
 from biomark.power.ale_power import (
     brain_xyz_mm,
     cluster_p_values,
@@ -54,7 +54,7 @@ class NullAleSpec:
     @property
     def n_chunks(self) -> int:
         """Blocks of ``design.block_size`` covering ``design.replicates``."""
-        return len(chunk_sizes(self.design.replicates, self.design.block_size))
+        return len(self.design.replicate_blocks)
 
 
 def null_ale_chunk(spec: NullAleSpec, k: int) -> FloatArray:
@@ -62,7 +62,7 @@ def null_ale_chunk(spec: NullAleSpec, k: int) -> FloatArray:
     n, exp = group_layout(spec.design, spec.group)
     rng = chunk_rng(spec.seed, k)
     brain = brain_xyz_mm(spec.mask, spec.grid)
-    size = chunk_sizes(spec.design.replicates, spec.design.block_size)[k]
+    size = spec.design.replicate_blocks[k]
     out = np.empty(size)
     for r in range(size):
         xyz = random_location_foci(exp, brain, rng)

@@ -17,7 +17,9 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from biomark.ale.montecarlo import CHUNK_SIZE
 from biomark.errors import InputError
+from biomark.parallel import chunk_sizes
 from biomark.simulate_design import REGIONS, SimulationDesign
 
 GroupKey = Literal["a", "b"]
@@ -125,6 +127,21 @@ class PowerDesign:
     def n_b(self) -> int:
         """Experiments in group b."""
         return len(self.n_subjects_b)
+
+    @property
+    def replicate_blocks(self) -> list[int]:
+        """Sizes of the blocks of ``block_size`` replicates covering ``replicates``."""
+        return chunk_sizes(self.replicates, self.block_size)
+
+    @property
+    def bayes_blocks(self) -> list[int]:
+        """Sizes of the blocks of ``bayes_block_size`` fits covering ``bayes_replicates``."""
+        return chunk_sizes(self.bayes_replicates, self.bayes_block_size)
+
+    @property
+    def null_chunks(self) -> int:
+        """Chunks of the shared ALE Monte Carlo null (``ale_iterations`` in Monte Carlo chunks)."""
+        return -(-self.ale_iterations // CHUNK_SIZE)
 
     @property
     def n_target_carriers(self) -> int:

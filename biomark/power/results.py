@@ -56,19 +56,9 @@ def proportion_row(
     n = int(values.shape[0])
     p = float(values.mean()) if n else math.nan
     lo, hi = wilson_interval(int(values.sum()), n)
-    return {
-        "key": key,
-        "study": study,
-        "method": method,
-        "quantity": quantity,
-        "shift_mm": float(shift_mm),
-        "estimate": p,
-        "mcse": math.sqrt(p * (1 - p) / n) if n else math.nan,
-        "ci_low": lo,
-        "ci_high": hi,
-        "replicates": n,
-        "interval": "Wilson 95 %",
-    }
+    mcse = math.sqrt(p * (1 - p) / n) if n else math.nan
+    label = (key, study, method, quantity, shift_mm)
+    return _estimate_row(label, p, mcse, (lo, hi), n, "Wilson 95 %")
 
 
 def mean_row(
@@ -80,19 +70,22 @@ def mean_row(
     n = int(x.shape[0])
     mean = float(x.mean()) if n else math.nan
     se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    interval = (mean - Z95 * se, mean + Z95 * se)
+    label = (key, study, method, quantity, shift_mm)
+    return _estimate_row(label, mean, se, interval, n, "normal 95 %")
+
+
+def _estimate_row(
+    label: tuple[str, str, str, str, float], estimate: float, mcse: float,
+    interval: tuple[float, float], replicates: int, kind: str,
+) -> dict[str, Any]:  # fmt: skip
+    key, study, method, quantity, shift_mm = label
     return {
-        "key": key,
-        "study": study,
-        "method": method,
-        "quantity": quantity,
-        "shift_mm": float(shift_mm),
-        "estimate": mean,
-        "mcse": se,
-        "ci_low": mean - Z95 * se,
-        "ci_high": mean + Z95 * se,
-        "replicates": n,
-        "interval": "normal 95 %",
-    }
+        "key": key, "study": study, "method": method, "quantity": quantity,
+        "shift_mm": float(shift_mm), "estimate": estimate, "mcse": mcse,
+        "ci_low": interval[0], "ci_high": interval[1], "replicates": replicates,
+        "interval": kind,
+    }  # fmt: skip
 
 
 def table(rows: list[dict[str, Any]]) -> pd.DataFrame:

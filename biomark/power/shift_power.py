@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from biomark.parallel import chunk_rng, chunk_sizes
+from biomark.parallel import chunk_rng
 from biomark.power.design import PowerDesign
 from biomark.power.replicate import BoolArray, FloatArray, experiment_layout, simulate_peaks
 
@@ -212,14 +212,14 @@ class BayesSpec:
     @property
     def n_chunks(self) -> int:
         """Blocks of ``design.bayes_block_size`` covering ``design.bayes_replicates``."""
-        return len(chunk_sizes(self.design.bayes_replicates, self.design.bayes_block_size))
+        return len(self.design.bayes_blocks)
 
 
 def bayes_chunk(spec: BayesSpec, k: int) -> list[dict[str, Any]]:
     """A block of Bayesian replicates, plus Welch on the same data for a paired comparison."""
     d = spec.design
     rng = chunk_rng(spec.seed, k)
-    size = chunk_sizes(d.bayes_replicates, d.bayes_block_size)[k]
+    size = d.bayes_blocks[k]
     peaks = simulate_peaks(d, rng, size)
     p, est = welch_z(peaks, shifted_mask(d))
     fits = fit_bayes(d, list(peaks), rng)

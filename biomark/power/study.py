@@ -65,10 +65,9 @@ def _ale_stage(
     group = design.target_group
     rng = np.random.default_rng(stage_seed(seed, "threshold"))
     threshold = design_threshold(design, group, mask, grid, rng)
-    n_null = -(-design.ale_iterations // 250)
     null = shared_null(
         design, group, mask, grid, threshold, stage_seed(seed, "ale-null"), backend,
-        _tick(progress, "ALE Monte Carlo null", n_null),
+        _tick(progress, "ALE Monte Carlo null", design.null_chunks),
     )  # fmt: skip
     spec = AleSpec(design, mask, grid, threshold, null, stage_seed(seed, "replicates"))
     parts = map_chunks(
@@ -222,7 +221,7 @@ def run_calibration(
         thr = design_threshold(design, group, mask, grid, rng)
         null = shared_null(
             design, group, mask, grid, thr, stage_seed(seed, f"ale-null-{group}"),
-            backend, _tick(progress, f"ALE null ({label})", -(-design.ale_iterations // 250)),
+            backend, _tick(progress, f"ALE null ({label})", design.null_chunks),
         )  # fmt: skip
         spec = NullAleSpec(design, group, mask, grid, thr, null, stage_seed(seed, f"fpr-{group}"))
         parts = map_chunks(
