@@ -18,15 +18,27 @@ Backends
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from biomark.errors import BiomarkError
+from biomark.parallel._local import PendingChunks, shared_local_pool
+
+__all__ = [
+    "Backend",
+    "ParallelError",
+    "PendingChunks",
+    "chunk_rng",
+    "chunk_seeds",
+    "chunk_sizes",
+    "gather_in_order",
+    "make_backend",
+    "map_chunks",
+    "shared_local_pool",
+]
 
 BackendKind = Literal["serial", "local", "dask"]
 
@@ -111,40 +123,12 @@ def map_chunks(
                 progress(k + 1)
         return out
     if backend.kind == "local":
-        return _map_local(fn, spec, n_chunks, backend.jobs, progress)
+        with PendingChunks(fn, spec, n_chunks, backend.jobs) as pending:
+            return pending.results(progress)
     # lazy: distributed is heavy and only needed for this backend
     from biomark.parallel._dask import map_dask
 
     return map_dask(fn, spec, n_chunks, backend, progress)
-
-
-def _map_local(
-    fn: Callable[[Any, int], Any],
-    spec: Any,
-    n_chunks: int,
-    jobs: int,
-    progress: Callable[[int], None] | None,
-) -> list[Any]:
-    # forkserver avoids forking a process whose BLAS/OpenMP threads may hold locks.
-    ctx = multiprocessing.get_context("forkserver")
-    results: list[Any] = [None] * n_chunks
-    pool = ProcessPoolExecutor(max_workers=min(jobs, n_chunks), mp_context=ctx)
-    try:
-        futures = {pool.submit(fn, spec, k): k for k in range(n_chunks)}
-        for done, fut in enumerate(as_completed(futures), start=1):
-            results[futures[fut]] = fut.result()
-            if progress:
-                progress(done)
-    except BaseException:
-        # Failed or interrupted (SIGTERM arrives as SystemExit): drop the queued chunks and stop
-        # the running ones now, rather than letting the pool finish the whole run first.
-        workers = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in workers:
-            proc.terminate()
-        raise
-    pool.shutdown(wait=True)
-    return results
 
 
 def gather_in_order(parts: Sequence[np.ndarray]) -> np.ndarray:
