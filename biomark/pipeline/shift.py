@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -98,14 +97,19 @@ def shift_dataset(dataset: Dataset) -> Dataset:
     return dataset.subset(exps.loc[keep, "experiment_id"].astype(str), "shift")
 
 
-def analyse_roi(
-    dataset: Dataset, atlases: AtlasSet, roi: str, sampler: SamplerConfig, seed: int,
-    *, sensitivity: bool = True,
-) -> RoiShift:  # fmt: skip
-    """Frequentist tests and the Bayesian model for one ROI of a prepared dataset."""
-    from biomark.shift import frequentist, summary
+@dataclass(frozen=True)
+class _Prepared:
+    """One ROI's peaks, frequentist tests and (unsampled) model, waiting for its fits."""
+
+    roi: str
+    found: RoiPeaks
+    freq: Any  # biomark.shift.frequentist.FrequentistShift
+    model: Any  # biomark.shift.model.ShiftModel
+
+
+def _prepare_roi(dataset: Dataset, atlases: AtlasSet, roi: str, seed: int) -> _Prepared:
+    from biomark.shift import frequentist
     from biomark.shift.model import build_shift_model
-    from biomark.shift.sampling import fit_prior_sensitivity, sample_shift_model
 
     found = roi_peaks(dataset, roi_mask(atlases, roi), roi, tolerance_mm=ROI_TOLERANCE_MM[roi])
     peaks = found.peaks
@@ -115,39 +119,93 @@ def analyse_roi(
     dedup, _ = resolve_duplicate_cohorts(dataset.subset(peaks["experiment_id"].astype(str)))
     freq_peaks = peaks[peaks["experiment_id"].isin(dedup.experiments["experiment_id"])]
     freq = frequentist.frequentist_shift(freq_peaks, np.random.default_rng(seed))
-    pymc_log = logging.getLogger("pymc")
-    level = pymc_log.level
-    # PyMC narrates every sampler start at INFO; biomark prints its own progress and diagnostics.
-    pymc_log.setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         model = build_shift_model(peaks, roi=roi, outcome_groups=OUTCOME_GROUPS[roi])
-        idata = sample_shift_model(model, sampler, seed)
-        refits = (
-            fit_prior_sensitivity(model, sensitivity_sampler(sampler), seed + 1)
-            if sensitivity
-            else None
-        )
+    return _Prepared(roi, found, freq, model)
+
+
+def _finish_roi(prep: _Prepared, idata: Any, refits: dict[str, Any] | None) -> RoiShift:
+    from biomark.shift import summary
+    from biomark.shift.predict import outcome_curve
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
         sens = (
             summary.sensitivity_table({"default": idata, **refits})
             if refits is not None
             else pd.DataFrame()
         )
-    pymc_log.setLevel(level)
-    from biomark.shift.predict import outcome_curve
-
     bayes = summary.shift_table(idata)
-    outcome = summary.outcome_table(idata) if model.has_outcome else pd.DataFrame()
-    axis = "z" if roi == "mi" else "y"
+    outcome = summary.outcome_table(idata) if prep.model.has_outcome else pd.DataFrame()
+    axis = "z" if prep.roi == "mi" else "y"
     shift: Any = idata["posterior"]["shift"]
     draws = {str(c): np.asarray(shift.sel(contrast=c, axis=axis).values).ravel()
              for c in shift["contrast"].values}  # fmt: skip
+    freq = prep.freq
     return RoiShift(
-        roi, ROIS[roi], found, freq, idata, bayes, outcome,
+        prep.roi, ROIS[prep.roi], prep.found, freq, idata, bayes, outcome,
         summary.comparison_table(freq.axis_tests, bayes), summary.diagnostics(idata), sens,
         summary.ppc_summary(idata), freq.methods,
         outcome_curve(idata, np.linspace(-10.0, 15.0, 51)), axis, draws,
     )  # fmt: skip
+
+
+class PendingShift:
+    """Shift analyses whose fits run in the background; a context manager like the fits.
+
+    Leaving the ``with`` block by an exception stops the fits; :meth:`results` waits for them.
+    """
+
+    def __init__(
+        self, prepared: list[_Prepared], fits: Any, refit_jobs: list[list[Any]], sensitivity: bool
+    ) -> None:
+        self._prepared, self._fits, self._refit_jobs = prepared, fits, refit_jobs
+        self._sensitivity = sensitivity
+
+    def __enter__(self) -> PendingShift:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._fits.__exit__(*exc)
+
+    def results(self) -> dict[str, RoiShift]:
+        """Wait for every fit and summarise each ROI."""
+        fits = self._fits.results()
+        out: dict[str, RoiShift] = {}
+        at = len(self._prepared)
+        for prep, idata, jobs in zip(self._prepared, fits[:at], self._refit_jobs, strict=True):
+            refits = {
+                j.priors.name: f for j, f in zip(jobs, fits[at : at + len(jobs)], strict=True)
+            }
+            at += len(jobs)
+            out[prep.roi] = _finish_roi(prep, idata, refits if self._sensitivity else None)
+        return out
+
+
+def start_shift_analyses(
+    dataset: Dataset, rois: Sequence[str], sampler: SamplerConfig, seed: int,
+    *, sensitivity: bool = True,
+) -> PendingShift:  # fmt: skip
+    """Find the ROI peaks, run the t-tests and start every fit in the background.
+
+    ROI ``i`` is fitted with seed ``seed + i`` and its prior-sensitivity refits from ``seed + i +
+    1``. All fits of all ROIs share one pool of ``sampler.cores`` processes, longest first. Bad
+    input is raised here, before anything starts.
+    """
+    from biomark.shift.sampling import FitJob, sensitivity_jobs, start_fits
+
+    data = shift_dataset(dataset)
+    atlases = load_atlases()
+    prepared = [_prepare_roi(data, atlases, r, seed + i) for i, r in enumerate(rois)]
+    main = [FitJob.of(p.model, sampler, seed + i, posterior_predictive=True)
+            for i, p in enumerate(prepared)]  # fmt: skip
+    refit_jobs = [
+        sensitivity_jobs(p.model, sensitivity_sampler(sampler), seed + i + 1) if sensitivity else []
+        for i, p in enumerate(prepared)
+    ]
+    fits = start_fits(main + [j for jobs in refit_jobs for j in jobs], sampler.cores)
+    return PendingShift(prepared, fits, refit_jobs, sensitivity)
 
 
 def run_shift_analyses(
@@ -155,10 +213,8 @@ def run_shift_analyses(
     *, sensitivity: bool = True,
 ) -> dict[str, RoiShift]:  # fmt: skip
     """Every requested ROI (a prepared dataset; active tasks are selected here)."""
-    data = shift_dataset(dataset)
-    atlases = load_atlases()
-    return {r: analyse_roi(data, atlases, r, sampler, seed + i, sensitivity=sensitivity)
-            for i, r in enumerate(rois)}  # fmt: skip
+    with start_shift_analyses(dataset, rois, sampler, seed, sensitivity=sensitivity) as pending:
+        return pending.results()
 
 
 def write_shift_outputs(results: dict[str, RoiShift], folder: Path) -> None:

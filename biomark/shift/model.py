@@ -217,22 +217,29 @@ def build_shift_model(
     )
 
 
+def _scale(name: str, priors: PriorConfig) -> Tensor:
+    # Prior scales are data, not constants: the tight and wide sensitivity refits then compile
+    # to the same graph as the default fit and reuse its cached compiled code.
+    return pm.Data(f"prior_{name}", float(getattr(priors, name)))
+
+
 def _location_part(
     design: _Design, priors: PriorConfig, reference: np.ndarray
 ) -> tuple[Tensor, Tensor]:
     # μ is centred on the observed healthy centroid only to put its weak prior in the right place.
     ref = pm.Data("reference_mm", reference, dims="axis")
-    mu = pm.Normal("mu", 0.0, priors.mu_sd_mm, dims="axis")
+    mu = pm.Normal("mu", 0.0, _scale("mu_sd_mm", priors), dims="axis")
     mu_mm = pm.Deterministic("mu_mm", ref + mu, dims="axis")
     # Δ ~ N(0, sd) written as group centroids ~ N(μ, sd): the same prior, but the posterior of the
     # centroids is nearly uncorrelated, where Δ and μ would be strongly anti-correlated.
-    group_mu = pm.Normal("group_mu", mu[None, :], priors.delta_sd_mm, dims=("group", "axis"))
+    delta_sd = _scale("delta_sd_mm", priors)
+    group_mu = pm.Normal("group_mu", mu[None, :], delta_sd, dims=("group", "axis"))
     delta = pm.Deterministic("delta", group_mu - mu[None, :], dims=("group", "axis"))
     group_x = pm.Data("group_design", design.group_x, dims=("experiment", "group"))
     fixed = pm.math.dot(group_x, delta)
     if design.cortical is not None:
         cortical = pm.Data("cortical_design", design.cortical, dims="experiment")
-        delta_cort = pm.Normal("delta_cortical", 0.0, priors.delta_sd_mm, dims="axis")
+        delta_cort = pm.Normal("delta_cortical", 0.0, delta_sd, dims="axis")
         fixed = fixed + cortical[:, None] * delta_cort[None, :]
     weights = pm.Data("contrast_weights", design.contrast_w, dims=("contrast", "experiment"))
     shift = pm.Deterministic("shift", pm.math.dot(weights, fixed), dims=("contrast", "axis"))
@@ -247,8 +254,8 @@ def _observation_part(
     mu_mm: Tensor,
     fixed: Tensor,
 ) -> None:
-    tau_c = pm.HalfNormal("tau_cohort", priors.tau_cohort_sd_mm, dims="axis")
-    tau_e = pm.HalfNormal("tau_experiment", priors.tau_experiment_sd_mm, dims="axis")
+    tau_c = pm.HalfNormal("tau_cohort", _scale("tau_cohort_sd_mm", priors), dims="axis")
+    tau_e = pm.HalfNormal("tau_experiment", _scale("tau_experiment_sd_mm", priors), dims="axis")
     mean = mu_mm[None, :] + fixed
     if design.coords["cohort"]:
         u_offset = pm.Normal("u_offset", 0.0, 1.0, dims=("cohort", "axis"))
@@ -282,8 +289,8 @@ def _outcome_part(priors: PriorConfig, mu_mm: Tensor, latent: Tensor, good_obs: 
     d = pm.Deterministic(
         "ventral_displacement_mm", mu_mm[z] - latent[:, z], dims="outcome_experiment"
     )
-    alpha = pm.Normal("alpha", 0.0, priors.alpha_sd)
-    beta = pm.Normal("beta", 0.0, priors.beta_sd)
+    alpha = pm.Normal("alpha", 0.0, _scale("alpha_sd", priors))
+    beta = pm.Normal("beta", 0.0, _scale("beta_sd", priors))
     pm.Deterministic("odds_ratio", pm.math.exp(beta))
     good = pm.Data("good_obs", good_obs, dims="outcome_experiment")
     pm.Bernoulli(

@@ -8,18 +8,21 @@ report can print provenance without knowing how the model was run.
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final
 
 import arviz
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor
 import xarray as xr
 
 from biomark.config import PriorConfig, SamplerConfig
+from biomark.parallel import PendingChunks
 from biomark.shift.model import OutcomeOmittedWarning, ShiftModel, build_shift_model
 
 MAX_CORES: Final = 2
@@ -134,6 +137,93 @@ def sample_prior_predictive(
     return result
 
 
+@dataclass(frozen=True)
+class FitJob:
+    """One fit to run, possibly in another process: the model's inputs, priors, sampler, seed."""
+
+    peaks: pd.DataFrame = field(repr=False)
+    roi: str
+    priors: PriorConfig
+    contrasts: tuple[str, ...]
+    outcome_groups: tuple[str, ...]
+    sampler: SamplerConfig
+    seed: int
+    posterior_predictive: bool = False
+
+    @classmethod
+    def of(
+        cls, shift_model: ShiftModel, sampler: SamplerConfig, seed: int, *,
+        priors: PriorConfig | None = None, posterior_predictive: bool = False,
+    ) -> FitJob:  # fmt: skip
+        """A job refitting ``shift_model``'s data (under ``priors``, default its own)."""
+        return cls(shift_model.peaks, shift_model.roi, priors or shift_model.priors,
+                   shift_model.contrasts, shift_model.outcome_groups, sampler, seed,
+                   posterior_predictive)  # fmt: skip
+
+
+def _run_job(jobs: Sequence[FitJob], k: int) -> xr.DataTree:
+    job = jobs[k]
+    pymc_log = logging.getLogger("pymc")
+    level = pymc_log.level
+    # PyMC narrates every sampler start at INFO (in worker processes too); biomark reports its own.
+    pymc_log.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            # the omitted-outcome warning was already raised where the original model was built
+            warnings.simplefilter("ignore", OutcomeOmittedWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            model = build_shift_model(job.peaks, job.priors, roi=job.roi, contrasts=job.contrasts,
+                                      outcome_groups=job.outcome_groups)  # fmt: skip
+            return sample_shift_model(
+                model, job.sampler, job.seed, posterior_predictive=job.posterior_predictive
+            )
+    finally:
+        pymc_log.setLevel(level)
+
+
+def start_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES) -> PendingChunks:
+    """Start several fits in the background; ``.results()`` gives them in order of ``jobs``.
+
+    Whole fits are spread over ``cores`` processes, each fit's chains one after another:
+    PyMC's own per-fit worker processes cost seconds to start and leave a core idle while the
+    longest chain finishes. PyMC seeds each chain from the fit's seed whatever the number of
+    cores, so the draws are those :func:`sample_shift_model` gives with the job's sampler. Put
+    the longest jobs first: a process takes the next job when it finishes one. Use the result
+    as a context manager so that an error or interruption stops the fits.
+    """
+    jobs = list(jobs)
+    cores = min(cores, MAX_CORES, len(jobs))
+    if cores > 1:
+        jobs = [replace(j, sampler=replace(j.sampler, cores=1)) for j in jobs]
+    # Its own processes: in a pool shared with the ALE's short chunks, the ALE would queue
+    # behind whole fits.
+    return PendingChunks(_run_job, jobs, len(jobs), cores, own_pool=True)
+
+
+def run_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES) -> list[xr.DataTree]:
+    """Run several fits (see :func:`start_fits`) and return them in order of ``jobs``."""
+    with start_fits(jobs, cores) as pending:
+        fits: list[xr.DataTree] = pending.results()
+    return fits
+
+
+def sensitivity_jobs(
+    shift_model: ShiftModel,
+    sampler: SamplerConfig | None = None,
+    seed: int | np.random.Generator = 0,
+    priors: Sequence[PriorConfig] | None = None,
+) -> list[FitJob]:
+    """The prior-sensitivity refits (default: ``tight`` and ``wide`` variants) as jobs."""
+    seed_int = _seed_int(seed)
+    variants = (
+        list(priors)
+        if priors is not None
+        else [shift_model.priors.tight(), shift_model.priors.wide()]
+    )
+    return [FitJob.of(shift_model, sampler or SamplerConfig(), seed_int + 10 * (k + 1), priors=p)
+            for k, p in enumerate(variants)]  # fmt: skip
+
+
 def fit_prior_sensitivity(
     shift_model: ShiftModel,
     sampler: SamplerConfig | None = None,
@@ -145,28 +235,6 @@ def fit_prior_sensitivity(
     Returns the fits keyed by prior name; the rebuilt models use the same ROI, contrasts and
     peaks as ``shift_model``. Posterior predictive draws are skipped.
     """
-    seed_int = _seed_int(seed)
-    variants = (
-        list(priors)
-        if priors is not None
-        else [
-            shift_model.priors.tight(),
-            shift_model.priors.wide(),
-        ]
-    )
-    fits = {}
-    for k, prior in enumerate(variants):
-        with warnings.catch_warnings():
-            # the omitted-outcome warning was already raised for the original model
-            warnings.simplefilter("ignore", OutcomeOmittedWarning)
-            variant = build_shift_model(
-                shift_model.peaks,
-                prior,
-                roi=shift_model.roi,
-                contrasts=shift_model.contrasts,
-                outcome_groups=shift_model.outcome_groups,
-            )
-        fits[prior.name] = sample_shift_model(
-            variant, sampler, seed_int + 10 * (k + 1), posterior_predictive=False
-        )
-    return fits
+    jobs = sensitivity_jobs(shift_model, sampler, seed, priors)
+    fits = run_fits(jobs, (sampler or SamplerConfig()).cores)
+    return {job.priors.name: fit for job, fit in zip(jobs, fits, strict=True)}

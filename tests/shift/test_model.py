@@ -139,6 +139,36 @@ def test_prior_scales_follow_prior_config(peaks):
         assert draws.std() == pytest.approx(sd, rel=0.06)
 
 
+def test_prior_scales_are_data_so_refits_share_one_graph(peaks):
+    import pymc as pm
+
+    default, tight = PriorConfig(), PriorConfig().tight()
+    m = build_shift_model(peaks, default).model
+    rng = np.random.default_rng(3)
+    point = {k: rng.normal(0, 0.7, np.shape(v)) for k, v in m.initial_point().items()}
+    before = float(m.compile_logp(jacobian=False)(point))
+    scaled = ("delta_sd_mm", "tau_cohort_sd_mm", "tau_experiment_sd_mm", "beta_sd")
+    pm.set_data({f"prior_{k}": getattr(tight, k) for k in scaled}, model=m)
+    after = float(m.compile_logp(jacobian=False)(point))
+    # by hand: only the prior densities whose scale was halved change
+    delta = point["group_mu"] - point["mu"][None, :]
+    tau = np.exp(np.concatenate([point["tau_cohort_log__"], point["tau_experiment_log__"]]))
+    n_tau_c = len(point["tau_cohort_log__"])
+    change = (
+        (stats.norm.logpdf(delta, 0, 5) - stats.norm.logpdf(delta, 0, 10)).sum()
+        + (stats.norm.logpdf(point["delta_cortical"], 0, 5)
+           - stats.norm.logpdf(point["delta_cortical"], 0, 10)).sum()
+        + (stats.halfnorm.logpdf(tau[:n_tau_c], scale=2.5)
+           - stats.halfnorm.logpdf(tau[:n_tau_c], scale=5)).sum()
+        + (stats.halfnorm.logpdf(tau[n_tau_c:], scale=2.5)
+           - stats.halfnorm.logpdf(tau[n_tau_c:], scale=5)).sum()
+        + stats.norm.logpdf(point["beta"], 0, 0.75) - stats.norm.logpdf(point["beta"], 0, 1.5)
+    )  # fmt: skip
+    assert after - before == pytest.approx(change, rel=1e-9)
+    rebuilt = build_shift_model(peaks, tight).model
+    assert float(rebuilt.compile_logp(jacobian=False)(point)) == pytest.approx(after, rel=1e-12)
+
+
 def test_no_outcome_builds_without_logistic_part_and_warns(peaks):
     peaks = peaks.assign(outcome=None)
     with pytest.warns(OutcomeOmittedWarning, match="left out"):

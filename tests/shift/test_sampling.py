@@ -104,3 +104,17 @@ def test_prior_sensitivity_refits(shift_model, smoke_fit):
     table = sensitivity_table({"default": smoke_fit, **fits})
     assert set(table.prior) == {"default", "wide"}
     assert (table.query("prior == 'default'").change_mm == 0).all()
+
+
+def test_fits_in_a_pool_give_the_draws_of_a_direct_fit(shift_model):
+    from dataclasses import replace
+
+    from biomark.shift.sampling import FitJob, run_fits
+
+    sampler = replace(SMOKE, chains=2, cores=2)
+    direct = sample_shift_model(shift_model, sampler, seed=31, posterior_predictive=False)
+    jobs = [FitJob.of(shift_model, sampler, 31), FitJob.of(shift_model, sampler, 32)]
+    pooled, other = run_fits(jobs, cores=2)
+    np.testing.assert_array_equal(pooled["posterior"]["shift"], direct["posterior"]["shift"])
+    assert pooled.attrs["seed"] == 31 and other.attrs["seed"] == 32
+    assert not np.array_equal(other["posterior"]["shift"], direct["posterior"]["shift"])
