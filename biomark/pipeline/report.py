@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from biomark.io.atlases import atlas_credits
 from biomark.io.images import save_map
 from biomark.io.outputs import write_json, write_table
 from biomark.io.resources import embedded_dataset_dir
-from biomark.pipeline.ale import software_versions
+from biomark.parallel import shared_local_pool
+from biomark.pipeline.ale import backend_of, software_versions
 from biomark.pipeline.data import load
 from biomark.pipeline.family import FamilyRun, family_list, run_families
 from biomark.pipeline.staging import staged_output
@@ -66,30 +68,23 @@ def run_report(
     source = data if data is not None else embedded_dataset_dir()
     raw = load(source)
     prepared = prepare(raw, config.tal_transform)
-    fam = run_families(families, prepared, config, run, progress)
     rois = list(dict.fromkeys(t.roi for f in families for t in f.shift_tests))
-    if rois:
-        from biomark.pipeline.shift import run_shift_analyses
-
-        if progress is not None:
-            progress("Peak-shift models", 0, len(rois))
-        fam.shifts.update(
-            run_shift_analyses(prepared.dataset, rois, sampler or SamplerConfig(), run.seed)
-        )
-        if progress is not None:
-            progress("Peak-shift models", len(rois), len(rois))
-    power = None
-    if any(t.outcome_association for f in families for t in f.shift_tests):
-        from biomark.pipeline.report_power import power_context
-
-        if progress is not None:
-            progress("Power of this design (simulation)", 0, 1)
-        power = power_context(fam, config, run)
-        if progress is not None:
-            progress("Power of this design (simulation)", 1, 1)
+    with _run_pool(run), _start_shift(prepared.dataset, rois, sampler, run.seed) as pending:
+        # The peak-shift fits run in their own processes meanwhile and fill the cores that the
+        # single-threaded steps (observed ALE maps, clusters, jackknife, power) leave idle.
+        fam = run_families(families, prepared, config, run, progress)
+        power = _power(families, fam, config, run, progress)
+        ale_part = ale_context(fam)
+        if pending is not None:
+            if progress is not None:
+                progress("Peak-shift models", 0, len(rois))
+            fam.shifts.update(pending.results())
+            if progress is not None:
+                progress("Peak-shift models", len(rois), len(rois))
     simulated = data is None or _is_embedded(source)
     context = build_context(fam, family, simulated, config, run, source, raw.checksum(),
-                            sampler=sampler or SamplerConfig(), power=power)  # fmt: skip
+                            sampler=sampler or SamplerConfig(), power=power,
+                            ale_part=ale_part)  # fmt: skip
     validate_context(context)
     html = _render_html(context)
     with staged_output(target) as tmp:
@@ -111,6 +106,46 @@ def run_report(
             "analyses": len(fam.analyses), "contrasts": len(fam.contrasts)}  # fmt: skip
 
 
+def _power(
+    families: Sequence[Any], fam: FamilyRun, config: AleConfig, run: RunConfig,
+    progress: Progress | None,
+) -> dict[str, Any] | None:  # fmt: skip
+    if not any(t.outcome_association for f in families for t in f.shift_tests):
+        return None
+    from biomark.pipeline.report_power import power_context
+
+    if progress is not None:
+        progress("Power of this design (simulation)", 0, 1)
+    power = power_context(fam, config, run)
+    if progress is not None:
+        progress("Power of this design (simulation)", 1, 1)
+    return power
+
+
+def _run_pool(run: RunConfig) -> AbstractContextManager[None]:
+    # Every Monte Carlo, permutation and power map of the run reuses one pool of processes.
+    if backend_of(run).kind != "local":
+        return nullcontext()
+    return shared_local_pool(run.jobs, warm_up=_warm_worker)
+
+
+def _warm_worker() -> None:
+    # what the Monte Carlo, permutation and power chunks import (~1.5 s of a worker's start)
+    import biomark.ale.contrast
+    import biomark.ale.montecarlo
+    import biomark.power.ale_power  # noqa: F401
+
+
+def _start_shift(
+    dataset: Any, rois: list[str], sampler: SamplerConfig | None, seed: int
+) -> AbstractContextManager[Any]:
+    if not rois:
+        return nullcontext(None)
+    from biomark.pipeline.shift import start_shift_analyses
+
+    return start_shift_analyses(dataset, rois, sampler or SamplerConfig(), seed)
+
+
 def _is_embedded(source: Path) -> bool:
     try:
         return source.resolve() == embedded_dataset_dir().resolve()
@@ -124,15 +159,8 @@ def _render_html(context: dict[str, Any]) -> str:
     return render_html(context)
 
 
-def build_context(
-    fam: FamilyRun, family: str, simulated: bool, config: AleConfig, run: RunConfig,
-    source: Path, checksum: str, *, sampler: SamplerConfig | None = None,
-    power: dict[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """The report context of a finished family run (validated by the caller)."""
-    sampler = sampler or SamplerConfig()
-    titles = [f.title for f in fam.families]
-    question = " ".join(f.question for f in fam.families)
+def ale_context(fam: FamilyRun) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The ALE and contrast sections (with their figures) and their plain-language findings."""
     ale: list[dict[str, Any]] = []
     findings: list[dict[str, str]] = []
     for key, a in fam.analyses.items():
@@ -148,6 +176,25 @@ def build_context(
         findings.extend(sections.contrast_findings(
             (sel_a.who, sel_b.who), c.tables, n_exp, lesioned=lesioned
         ))  # fmt: skip
+    return ale, findings
+
+
+def build_context(
+    fam: FamilyRun, family: str, simulated: bool, config: AleConfig, run: RunConfig,
+    source: Path, checksum: str, *, sampler: SamplerConfig | None = None,
+    power: dict[str, Any] | None = None,
+    ale_part: tuple[list[dict[str, Any]], list[dict[str, str]]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The report context of a finished family run (validated by the caller).
+
+    ``ale_part`` is :func:`ale_context` of ``fam`` when already built (it does not need the
+    peak-shift fits, so :func:`run_report` draws its figures while they run).
+    """
+    sampler = sampler or SamplerConfig()
+    titles = [f.title for f in fam.families]
+    question = " ".join(f.question for f in fam.families)
+    ale, ale_findings = ale_part if ale_part is not None else ale_context(fam)
+    findings = list(ale_findings)
     shift_context, shift_findings = [], []
     for roi, r in fam.shifts.items():
         shift_context.append(_shift_section(roi, r, sampler))
