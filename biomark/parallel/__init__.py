@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from biomark.errors import BiomarkError
-from biomark.parallel._local import PendingChunks, shared_local_pool
+from biomark.parallel._local import PendingChunks, preload_in_workers, shared_local_pool
 
 __all__ = [
     "Backend",
@@ -37,6 +37,7 @@ __all__ = [
     "gather_in_order",
     "make_backend",
     "map_chunks",
+    "preload_in_workers",
     "shared_local_pool",
 ]
 

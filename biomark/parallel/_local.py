@@ -8,7 +8,7 @@ reuse one pool.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +31,15 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in workers:
         proc.terminate()
+
+
+def preload_in_workers(modules: Sequence[str]) -> None:
+    """Import ``modules`` once in the process that forks every local worker.
+
+    Workers then start without their own imports and share those pages with each other. Only
+    takes effect before the first local worker of this program starts.
+    """
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from biomark.io.atlases import atlas_credits
 from biomark.io.images import save_map
 from biomark.io.outputs import write_json, write_table
 from biomark.io.resources import embedded_dataset_dir
-from biomark.parallel import shared_local_pool
+from biomark.parallel import preload_in_workers, shared_local_pool
 from biomark.pipeline.ale import backend_of, software_versions
 from biomark.pipeline.data import load
 from biomark.pipeline.family import FamilyRun, family_list, run_families
@@ -33,6 +33,9 @@ from biomark.report.filters import fmt_prob, fmt_ratio
 from biomark.rules import prepare
 
 Progress = Callable[[str, int, int], None]
+# What the ALE, power and peak-shift workers import: loaded once where they are forked from.
+WORKER_MODULES = ("biomark.ale.contrast", "biomark.ale.montecarlo", "biomark.power.ale_power",
+                  "biomark.shift.sampling")  # fmt: skip
 FORMATS = ("html", "pdf")
 CAVEATS = (
     "Every sub-analysis has fewer experiments than the ~17–20 that ALE needs for results no "
@@ -69,11 +72,15 @@ def run_report(
     raw = load(source)
     prepared = prepare(raw, config.tal_transform)
     rois = list(dict.fromkeys(t.roi for f in families for t in f.shift_tests))
-    with _run_pool(run), _start_shift(prepared.dataset, rois, sampler, run.seed) as pending:
+    with ExitStack() as scope:
+        ale_pool = scope.enter_context(ExitStack())
+        ale_pool.enter_context(_run_pool(run))
+        pending = scope.enter_context(_start_shift(prepared.dataset, rois, sampler, run.seed))
         # The peak-shift fits run in their own processes meanwhile and fill the cores that the
         # single-threaded steps (observed ALE maps, clusters, jackknife, power) leave idle.
         fam = run_families(families, prepared, config, run, progress)
         power = _power(families, fam, config, run, progress)
+        ale_pool.close()  # the ALE workers' memory is free before the figures are drawn
         ale_part = ale_context(fam)
         if pending is not None:
             if progress is not None:
@@ -124,6 +131,7 @@ def _power(
 
 def _run_pool(run: RunConfig) -> AbstractContextManager[None]:
     # Every Monte Carlo, permutation and power map of the run reuses one pool of processes.
+    preload_in_workers(WORKER_MODULES)
     if backend_of(run).kind != "local":
         return nullcontext()
     return shared_local_pool(run.jobs, warm_up=_warm_worker)

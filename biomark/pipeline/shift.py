@@ -16,6 +16,7 @@ from biomark.config import SamplerConfig
 from biomark.errors import InputError
 from biomark.io.atlases import AtlasSet, load_atlases
 from biomark.io.outputs import write_json, write_table
+from biomark.parallel import preload_in_workers
 from biomark.pipeline.ale import software_versions
 from biomark.pipeline.data import load
 from biomark.pipeline.staging import staged_output
@@ -253,6 +254,8 @@ def run_shift(
 ) -> dict[str, Any]:
     """``biomark shift``: analyse the ROIs and write every table atomically."""
     rois = roi_names(roi)
+    # the fit workers are forked with PyMC already imported instead of importing it each
+    preload_in_workers(("biomark.shift.sampling",))
     raw = load(source)
     results = run_shift_analyses(prepare(raw).dataset, rois, sampler, seed)
     with staged_output(out) as tmp:

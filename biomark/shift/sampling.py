@@ -187,7 +187,8 @@ def start_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES) -> PendingChunks:
     Whole fits are spread over ``cores`` processes, each fit's chains one after another:
     PyMC's own per-fit worker processes cost seconds to start and leave a core idle while the
     longest chain finishes. PyMC seeds each chain from the fit's seed whatever the number of
-    cores, so the draws are those :func:`sample_shift_model` gives with the job's sampler. Put
+    cores, so a job gives the same draws on every run (the same as :func:`sample_shift_model`
+    in a fresh process; a long-lived process may differ in the last bits of the compiled code). Put
     the longest jobs first: a process takes the next job when it finishes one. Use the result
     as a context manager so that an error or interruption stops the fits.
     """
