@@ -138,10 +138,10 @@ def _run_pool(run: RunConfig) -> AbstractContextManager[None]:
 
 
 def _warm_worker() -> None:
-    # what the Monte Carlo, permutation and power chunks import (~1.5 s of a worker's start)
-    import biomark.ale.contrast
-    import biomark.ale.montecarlo
-    import biomark.power.ale_power  # noqa: F401
+    """Submitted once per worker so that the pool forks its workers while data still load.
+
+    The workers' imports (``WORKER_MODULES``) were done once in the process they fork from.
+    """
 
 
 def _start_shift(
