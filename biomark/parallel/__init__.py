@@ -116,20 +116,15 @@ def map_chunks(
     :func:`chunk_rng` (or an equivalent keyed on ``k``). ``progress`` is called with the number
     of chunks finished so far.
     """
-    if backend.kind == "serial" or (n_chunks <= 1 and backend.kind != "dask"):
-        out = []
-        for k in range(n_chunks):
-            out.append(fn(spec, k))
-            if progress:
-                progress(k + 1)
-        return out
-    if backend.kind == "local":
-        with PendingChunks(fn, spec, n_chunks, backend.jobs) as pending:
-            return pending.results(progress)
-    # lazy: distributed is heavy and only needed for this backend
-    from biomark.parallel._dask import map_dask
+    if backend.kind == "dask":
+        # lazy: distributed is heavy and only needed for this backend
+        from biomark.parallel._dask import map_dask
 
-    return map_dask(fn, spec, n_chunks, backend, progress)
+        return map_dask(fn, spec, n_chunks, backend, progress)
+    # one job (or one chunk) runs in this process, inside PendingChunks.results
+    jobs = backend.jobs if backend.kind == "local" else 1
+    with PendingChunks(fn, spec, n_chunks, jobs) as pending:
+        return pending.results(progress)
 
 
 def gather_in_order(parts: Sequence[np.ndarray]) -> np.ndarray:

@@ -158,11 +158,9 @@ class PendingShift:
     Leaving the ``with`` block by an exception stops the fits; :meth:`results` waits for them.
     """
 
-    def __init__(
-        self, prepared: list[_Prepared], fits: Any, refit_jobs: list[list[Any]], sensitivity: bool
-    ) -> None:
+    def __init__(self, prepared: list[_Prepared], fits: Any, refit_jobs: list[list[Any]]) -> None:
+        # refit_jobs[i]: ROI i's prior-sensitivity refits, empty when none were asked for
         self._prepared, self._fits, self._refit_jobs = prepared, fits, refit_jobs
-        self._sensitivity = sensitivity
 
     def __enter__(self) -> PendingShift:
         return self
@@ -172,15 +170,15 @@ class PendingShift:
 
     def results(self) -> dict[str, RoiShift]:
         """Wait for every fit and summarise each ROI."""
+        from biomark.shift.sampling import fits_by_prior
+
         fits = self._fits.results()
         out: dict[str, RoiShift] = {}
         at = len(self._prepared)
         for prep, idata, jobs in zip(self._prepared, fits[:at], self._refit_jobs, strict=True):
-            refits = {
-                j.priors.name: f for j, f in zip(jobs, fits[at : at + len(jobs)], strict=True)
-            }
+            refits = fits_by_prior(jobs, fits[at : at + len(jobs)]) if jobs else None
             at += len(jobs)
-            out[prep.roi] = _finish_roi(prep, idata, refits if self._sensitivity else None)
+            out[prep.roi] = _finish_roi(prep, idata, refits)
         return out
 
 
@@ -206,7 +204,7 @@ def start_shift_analyses(
         for i, p in enumerate(prepared)
     ]
     fits = start_fits(main + [j for jobs in refit_jobs for j in jobs], sampler.cores)
-    return PendingShift(prepared, fits, refit_jobs, sensitivity)
+    return PendingShift(prepared, fits, refit_jobs)
 
 
 def run_shift_analyses(

@@ -237,5 +237,9 @@ def fit_prior_sensitivity(
     peaks as ``shift_model``. Posterior predictive draws are skipped.
     """
     jobs = sensitivity_jobs(shift_model, sampler, seed, priors)
-    fits = run_fits(jobs, (sampler or SamplerConfig()).cores)
+    return fits_by_prior(jobs, run_fits(jobs, (sampler or SamplerConfig()).cores))
+
+
+def fits_by_prior(jobs: Sequence[FitJob], fits: Sequence[xr.DataTree]) -> dict[str, xr.DataTree]:
+    """Refits keyed by the name of their prior (``tight``, ``wide``)."""
     return {job.priors.name: fit for job, fit in zip(jobs, fits, strict=True)}
