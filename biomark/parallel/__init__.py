@@ -25,7 +25,12 @@ from typing import Any, Literal
 import numpy as np
 
 from biomark.errors import BiomarkError
-from biomark.parallel._local import PendingChunks, preload_in_workers, shared_local_pool
+from biomark.parallel._local import (
+    PendingChunks,
+    local_pool,
+    preload_in_workers,
+    shared_local_pool,
+)
 
 __all__ = [
     "Backend",
@@ -35,6 +40,7 @@ __all__ = [
     "chunk_seeds",
     "chunk_sizes",
     "gather_in_order",
+    "local_pool",
     "make_backend",
     "map_chunks",
     "preload_in_workers",

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from contextvars import ContextVar
+from multiprocessing import forkserver
 from typing import Any
 
 _SHARED: ContextVar[tuple[int, ProcessPoolExecutor] | None] = ContextVar(
@@ -37,9 +38,12 @@ def preload_in_workers(modules: Sequence[str]) -> None:
     """Import ``modules`` once in the process that forks every local worker.
 
     Workers then start without their own imports and share those pages with each other. Only
-    takes effect before the first local worker of this program starts.
+    takes effect before the first local worker of this program starts. The fork server starts
+    at once, so that it imports while this process goes on (the first worker would otherwise
+    wait seconds for those imports).
     """
     multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
+    forkserver.ensure_running()
 
 
 @contextmanager
@@ -69,6 +73,25 @@ def shared_local_pool(jobs: int, warm_up: Callable[[], Any] | None = None) -> It
     pool.shutdown(wait=True)
 
 
+@contextmanager
+def local_pool(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of ``jobs`` processes for several :class:`PendingChunks` in turn (``pool=``).
+
+    ``None`` for ``jobs <= 1``. Workers keep what they cached between maps. Leaving the block by
+    an exception terminates them at once; otherwise the pool is shut down.
+    """
+    if jobs <= 1:
+        yield None
+        return
+    pool = _new_pool(jobs)
+    try:
+        yield pool
+    except BaseException:
+        _terminate(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
 class PendingChunks:
     """Chunks running in the background on ``jobs`` local processes, started at construction.
 
@@ -76,12 +99,13 @@ class PendingChunks:
     arriving as ``SystemExit``) cancels the queued chunks and terminates the running ones.
     ``jobs=1`` runs nothing in the background: the chunks run in this process in
     :meth:`results`. Inside :func:`shared_local_pool` of the same size the chunks go to that
-    pool (unless ``own_pool``), which is left running for the next map.
+    pool (unless ``own_pool``), which is left running for the next map; ``pool`` (from
+    :func:`local_pool`) names the pool to use instead.
     """
 
     def __init__(
         self, fn: Callable[[Any, int], Any], spec: Any, n_chunks: int, jobs: int,
-        *, own_pool: bool = False,
+        *, own_pool: bool = False, pool: ProcessPoolExecutor | None = None,
     ) -> None:  # fmt: skip
         self._fn, self._spec, self._n = fn, spec, n_chunks
         self._pool: ProcessPoolExecutor | None = None
@@ -90,7 +114,9 @@ class PendingChunks:
         if jobs <= 1 or n_chunks <= 1:
             return
         shared = None if own_pool else _SHARED.get()
-        if shared is not None and shared[0] == jobs:
+        if pool is not None:
+            self._pool, self._owned = pool, False
+        elif shared is not None and shared[0] == jobs:
             self._pool, self._owned = shared[1], False
         else:
             self._pool = _new_pool(min(jobs, n_chunks))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from biomark.config import SamplerConfig
 from biomark.errors import InputError
 from biomark.io.atlases import AtlasSet, load_atlases
 from biomark.io.outputs import write_json, write_table
-from biomark.parallel import preload_in_workers
+from biomark.parallel import local_pool, preload_in_workers
 from biomark.pipeline.ale import software_versions
 from biomark.pipeline.data import load
 from biomark.pipeline.staging import staged_output
@@ -126,15 +127,18 @@ def _prepare_roi(dataset: Dataset, atlases: AtlasSet, roi: str, seed: int) -> _P
     return _Prepared(roi, found, freq, model)
 
 
-def _finish_roi(prep: _Prepared, idata: Any, refits: dict[str, Any] | None) -> RoiShift:
+def _finish_roi(prep: _Prepared, idata: Any, priors: Sequence[Any]) -> RoiShift:
     from biomark.shift import summary
     from biomark.shift.predict import outcome_curve
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         sens = (
-            summary.sensitivity_table({"default": idata, **refits})
-            if refits is not None
+            summary.sensitivity_table(
+                {"default": idata, **{s.prior: s.idata for s in priors}},
+                {s.prior: (s.method, s.pareto_k) for s in priors},
+            )
+            if priors
             else pd.DataFrame()
         )
     bayes = summary.shift_table(idata)
@@ -155,30 +159,39 @@ def _finish_roi(prep: _Prepared, idata: Any, refits: dict[str, Any] | None) -> R
 class PendingShift:
     """Shift analyses whose fits run in the background; a context manager like the fits.
 
-    Leaving the ``with`` block by an exception stops the fits; :meth:`results` waits for them.
+    Leaving the ``with`` block by an exception stops the fits; :meth:`results` waits for them,
+    then fits the prior-sensitivity refits that reweighting could not replace.
     """
 
-    def __init__(self, prepared: list[_Prepared], fits: Any, refit_jobs: list[list[Any]]) -> None:
-        # refit_jobs[i]: ROI i's prior-sensitivity refits, empty when none were asked for
-        self._prepared, self._fits, self._refit_jobs = prepared, fits, refit_jobs
+    def __init__(self, prepared: list[_Prepared], jobs: list[Any], cores: int) -> None:
+        from biomark.shift.sampling import start_fits
+
+        self._prepared, self._jobs, self._cores = prepared, jobs, cores
+        # one pool for the main fits and the refits: its workers have compiled the models
+        with ExitStack() as stack:
+            self._pool = stack.enter_context(local_pool(min(cores, 2)))
+            self._fits = stack.enter_context(start_fits(jobs, cores, self._pool))
+            self._stack = stack.pop_all()
 
     def __enter__(self) -> PendingShift:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._fits.__exit__(*exc)
+        self._stack.__exit__(*exc)
 
     def results(self) -> dict[str, RoiShift]:
         """Wait for every fit and summarise each ROI."""
-        from biomark.shift.sampling import fits_by_prior
+        from biomark.shift import sampling
 
-        fits = self._fits.results()
-        out: dict[str, RoiShift] = {}
-        at = len(self._prepared)
-        for prep, idata, jobs in zip(self._prepared, fits[:at], self._refit_jobs, strict=True):
-            refits = fits_by_prior(jobs, fits[at : at + len(jobs)]) if jobs else None
-            at += len(jobs)
-            out[prep.roi] = _finish_roi(prep, idata, refits)
+        jobs, cores = self._jobs, self._cores
+        fits = sampling.collect_fits(jobs, self._fits, cores)
+        plans = [sampling.sensitivity_plan(job, fit) for job, fit in zip(jobs, fits, strict=True)]
+        refits = [r for _, todo in plans for r, _ in todo]
+        refitted = iter(sampling.run_fits(refits, cores, self._pool))
+        out = {}
+        for prep, job, fit, (done, todo) in zip(self._prepared, jobs, fits, plans, strict=True):
+            mine = [next(refitted) for _ in todo]
+            out[prep.roi] = _finish_roi(prep, fit, sampling.finish_plan(job, done, todo, mine))
         return out
 
 
@@ -188,23 +201,29 @@ def start_shift_analyses(
 ) -> PendingShift:  # fmt: skip
     """Find the ROI peaks, run the t-tests and start every fit in the background.
 
-    ROI ``i`` is fitted with seed ``seed + i`` and its prior-sensitivity refits from ``seed + i +
-    1``. All fits of all ROIs share one pool of ``sampler.cores`` processes, longest first. Bad
-    input is raised here, before anything starts.
+    ROI ``i`` is fitted with seed ``seed + i``, its chains split over ``sampler.cores``
+    processes; then assessed under the tight and wide priors (PSIS-reweighted, or refitted
+    with :func:`sensitivity_sampler` from seed ``seed + i + 10 (k + 1)``). Bad input is raised
+    here, before anything starts.
     """
-    from biomark.shift.sampling import FitJob, sensitivity_jobs, start_fits
+    from biomark.shift.sampling import FitJob, default_variants
 
     data = shift_dataset(dataset)
     atlases = load_atlases()
     prepared = [_prepare_roi(data, atlases, r, seed + i) for i, r in enumerate(rois)]
-    main = [FitJob.of(p.model, sampler, seed + i, posterior_predictive=True)
-            for i, p in enumerate(prepared)]  # fmt: skip
-    refit_jobs = [
-        sensitivity_jobs(p.model, sensitivity_sampler(sampler), seed + i + 1) if sensitivity else []
+    refit = sensitivity_sampler(sampler)
+    jobs = [
+        FitJob.of(
+            p.model,
+            sampler,
+            seed + i,
+            posterior_predictive=True,
+            sensitivity_sampler=refit,
+            sensitivity=default_variants(p.model.priors) if sensitivity else (),
+        )
         for i, p in enumerate(prepared)
     ]
-    fits = start_fits(main + [j for jobs in refit_jobs for j in jobs], sampler.cores)
-    return PendingShift(prepared, fits, refit_jobs)
+    return PendingShift(prepared, jobs, sampler.cores)
 
 
 def run_shift_analyses(

@@ -125,11 +125,14 @@ def shift_section(
     if not sensitivity.empty:
         sub = sensitivity[sensitivity["axis"] == main_axis]
         sens = table(sub.to_dict("records"),
-                     [("prior", "Prior", "text"), ("contrast", "Comparison", "text"),
+                     [("prior", "Prior", "text"), ("method", "How", "text"),
+                      ("pareto_k", "Pareto k̂", "num2"), ("contrast", "Comparison", "text"),
                       ("mean_mm", "Mean shift", "mm"), ("hdi_low_mm", "HDI low", "mm"),
                       ("hdi_high_mm", "HDI high", "mm"), ("change_mm", "Change", "mm")],
-                     caption=f"Prior sensitivity of the {main_axis} shift (default, tighter "
-                     "and wider priors).")  # fmt: skip
+                     caption=f"Prior sensitivity of the {main_axis} shift under the default, "
+                     "halved (tight) and doubled (wide) prior scales. 'reweighted': the default "
+                     "posterior reweighted by Pareto-smoothed importance sampling, used when "
+                     "k̂ ≤ 0.7; 'refit': sampled again because k̂ was higher.")  # fmt: skip
     verb = "experiment has" if n_missing == 1 else "experiments have"
     missing = (f"{n_missing} {verb} no focus in or near this region (listed in "
                "shift/roi_missing.tsv)." if n_missing else "")  # fmt: skip

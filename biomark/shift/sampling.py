@@ -7,6 +7,7 @@ report can print provenance without knowing how the model was run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import warnings
@@ -23,10 +24,17 @@ import xarray as xr
 
 from biomark.config import PriorConfig, SamplerConfig
 from biomark.parallel import PendingChunks
-from biomark.shift.model import OutcomeOmittedWarning, ShiftModel, build_shift_model
+from biomark.shift.model import (
+    OutcomeOmittedWarning,
+    ShiftModel,
+    build_shift_model,
+    with_priors,
+)
+from biomark.shift.sensitivity import K_MAX, reweight
 
 MAX_CORES: Final = 2
 SEED_BOUND: Final = 2**31 - 1
+PART_SEED: Final = 1_000_003  # seed step between the parts of one fit's chains
 
 
 def _seed_int(seed: int | np.random.Generator) -> int:
@@ -59,6 +67,7 @@ def sample_shift_model(
     posterior_predictive: bool = True,
     progressbar: bool = False,
     step: Any = None,
+    initvals: Sequence[dict[str, np.ndarray]] | None = None,
 ) -> xr.DataTree:
     """Sample the posterior (PyMC NUTS) and, optionally, the posterior predictive.
 
@@ -76,7 +85,9 @@ def sample_shift_model(
         Show PyMC's progress bar.
     step
         A NUTS step from :func:`nuts_step` to reuse its compiled functions across refits
-        (chains then start from the model's initial point, without jitter; tuning is reset).
+        (tuning is reset; chains start from ``initvals``, else from the model's initial point).
+    initvals
+        One start point per chain, e.g. from :func:`jittered_starts`.
 
     Returns
     -------
@@ -101,6 +112,7 @@ def sample_shift_model(
             nuts_sampler="pymc",
             progressbar=progressbar,
             compute_convergence_checks=False,
+            initvals=list(initvals) if initvals is not None else None,
             **step_kwargs,
         )
         if posterior_predictive:
@@ -125,6 +137,22 @@ def nuts_step(shift_model: ShiftModel, sampler: SamplerConfig | None = None) -> 
         return pm.NUTS(target_accept=sampler.target_accept)
 
 
+def jittered_starts(shift_model: ShiftModel, chains: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """Start points for a prebuilt step, as PyMC's ``jitter+adapt_diag`` makes them.
+
+    The model's initial point plus U(−1, 1) jitter on every free variable in its unconstrained
+    space, one point per chain, seeded from ``seed``.
+    """
+    from pymc.initial_point import make_initial_point_fns_per_chain
+
+    model = shift_model.model
+    fns = make_initial_point_fns_per_chain(
+        model=model, overrides=None, jitter_rvs=set(model.free_RVs), chains=chains
+    )
+    seeds = np.random.default_rng(seed).integers(0, SEED_BOUND, size=chains)
+    return [fn(int(s)) for fn, s in zip(fns, seeds, strict=True)]
+
+
 def sample_prior_predictive(
     shift_model: ShiftModel, draws: int, seed: int | np.random.Generator
 ) -> xr.DataTree:
@@ -139,7 +167,11 @@ def sample_prior_predictive(
 
 @dataclass(frozen=True)
 class FitJob:
-    """One fit to run, possibly in another process: the model's inputs, priors, sampler, seed."""
+    """One fit to run, possibly in another process: the model's inputs, priors, sampler, seed.
+
+    ``sensitivity`` lists other priors to assess after the fit (see :func:`sensitivity_plan`),
+    refitting with ``sensitivity_sampler`` when reweighting is not reliable.
+    """
 
     peaks: pd.DataFrame = field(repr=False)
     roi: str
@@ -149,20 +181,65 @@ class FitJob:
     sampler: SamplerConfig
     seed: int
     posterior_predictive: bool = False
+    sensitivity: tuple[PriorConfig, ...] = ()
+    sensitivity_sampler: SamplerConfig | None = None
 
     @classmethod
     def of(
         cls, shift_model: ShiftModel, sampler: SamplerConfig, seed: int, *,
         priors: PriorConfig | None = None, posterior_predictive: bool = False,
+        sensitivity: Sequence[PriorConfig] = (), sensitivity_sampler: SamplerConfig | None = None,
     ) -> FitJob:  # fmt: skip
         """A job refitting ``shift_model``'s data (under ``priors``, default its own)."""
         return cls(shift_model.peaks, shift_model.roi, priors or shift_model.priors,
                    shift_model.contrasts, shift_model.outcome_groups, sampler, seed,
-                   posterior_predictive)  # fmt: skip
+                   posterior_predictive, tuple(sensitivity), sensitivity_sampler)  # fmt: skip
 
 
-def _run_job(jobs: Sequence[FitJob], k: int) -> xr.DataTree:
-    job = jobs[k]
+@dataclass(frozen=True)
+class PriorFit:
+    """The posterior under another prior, and how it was obtained."""
+
+    prior: str
+    idata: xr.DataTree = field(repr=False)
+    method: str  # "reweighted" (PSIS) or "refit"
+    pareto_k: float  # of the reweighting; above sensitivity.K_MAX it was refitted
+
+
+# Built models and their compiled NUTS steps, per process and data set: another fit of the same
+# data (other chains, other priors as pm.Data scales) reuses them instead of spending 2–4 s
+# building the gradient graph again. A fit's draws do not depend on whether its step came from
+# here.
+_COMPILED: dict[str, tuple[ShiftModel, Any]] = {}
+
+
+def _compiled(job: FitJob) -> tuple[ShiftModel, Any]:
+    design = (job.roi, job.contrasts, job.outcome_groups, job.priors.beta_unit_mm,
+              job.sampler.target_accept)  # fmt: skip
+    data = pd.util.hash_pandas_object(job.peaks).to_numpy().tobytes()
+    key = hashlib.sha256(data + repr(design).encode()).hexdigest()
+    if key not in _COMPILED:
+        model = build_shift_model(job.peaks, job.priors, roi=job.roi, contrasts=job.contrasts,
+                                  outcome_groups=job.outcome_groups)  # fmt: skip
+        _COMPILED[key] = (model, nuts_step(model, job.sampler))
+    return _COMPILED[key]
+
+
+def _fit(job: FitJob) -> xr.DataTree:
+    if job.sampler.init != "jitter+adapt_diag":
+        model = build_shift_model(job.peaks, job.priors, roi=job.roi, contrasts=job.contrasts,
+                                  outcome_groups=job.outcome_groups)  # fmt: skip
+        return sample_shift_model(model, job.sampler, job.seed,
+                                  posterior_predictive=job.posterior_predictive)  # fmt: skip
+    # PyMC's jitter+adapt_diag, done by hand so that the compiled step can be reused
+    model, step = _compiled(job)
+    model = with_priors(model, job.priors)
+    starts = jittered_starts(model, job.sampler.chains, job.seed)
+    return sample_shift_model(model, job.sampler, job.seed, step=step, initvals=starts,
+                              posterior_predictive=job.posterior_predictive)  # fmt: skip
+
+
+def _run_part(parts: Sequence[FitJob], k: int) -> xr.DataTree:
     pymc_log = logging.getLogger("pymc")
     level = pymc_log.level
     # PyMC narrates every sampler start at INFO (in worker processes too); biomark reports its own.
@@ -172,74 +249,138 @@ def _run_job(jobs: Sequence[FitJob], k: int) -> xr.DataTree:
             # the omitted-outcome warning was already raised where the original model was built
             warnings.simplefilter("ignore", OutcomeOmittedWarning)
             warnings.simplefilter("ignore", FutureWarning)
-            model = build_shift_model(job.peaks, job.priors, roi=job.roi, contrasts=job.contrasts,
-                                      outcome_groups=job.outcome_groups)  # fmt: skip
-            return sample_shift_model(
-                model, job.sampler, job.seed, posterior_predictive=job.posterior_predictive
-            )
+            return _fit(parts[k])
     finally:
         pymc_log.setLevel(level)
 
 
-def start_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES) -> PendingChunks:
-    """Start several fits in the background; ``.results()`` gives them in order of ``jobs``.
+def split_chains(job: FitJob, parts: int) -> list[FitJob]:
+    """``job`` as up to ``parts`` jobs of whole chains; part ``p`` is seeded ``seed + PART_SEED·p``.
 
-    Whole fits are spread over ``cores`` processes, each fit's chains one after another:
-    PyMC's own per-fit worker processes cost seconds to start and leave a core idle while the
-    longest chain finishes. PyMC seeds each chain from the fit's seed whatever the number of
-    cores, so a job gives the same draws on every run (the same as :func:`sample_shift_model`
-    in a fresh process; a long-lived process may differ in the last bits of the compiled code). Put
-    the longest jobs first: a process takes the next job when it finishes one. Use the result
-    as a context manager so that an error or interruption stops the fits.
+    Each chain's draws depend only on the job's seed and its place in the split, so a fit is
+    the same whichever processes run its parts.
     """
-    jobs = list(jobs)
-    cores = min(cores, MAX_CORES, len(jobs))
-    if cores > 1:
-        jobs = [replace(j, sampler=replace(j.sampler, cores=1)) for j in jobs]
+    chains = job.sampler.chains
+    sizes = [len(c) for c in np.array_split(np.arange(chains), min(parts, chains))]
+    return [replace(job, sampler=replace(job.sampler, chains=n, cores=1),
+                    seed=job.seed + PART_SEED * p) for p, n in enumerate(sizes)]  # fmt: skip
+
+
+def merge_chains(job: FitJob, parts: Sequence[xr.DataTree]) -> xr.DataTree:
+    """The fits of :func:`split_chains` as one fit of ``job`` (chains renumbered 0, 1, …)."""
+    if len(parts) == 1:
+        merged = parts[0].copy()
+    else:
+        groups = {}
+        for name, node in parts[0].children.items():
+            ds = node.to_dataset()
+            if "chain" in ds.dims:
+                ds = xr.concat([p[name].to_dataset() for p in parts], dim="chain")
+                ds = ds.assign_coords(chain=np.arange(ds.sizes["chain"]))
+            groups[name] = xr.DataTree(ds)
+        merged = xr.DataTree(children=groups)
+    merged.attrs.update(parts[0].attrs)
+    merged.attrs.update(seed=job.seed, sampler_config=json.dumps(asdict(job.sampler)))
+    return merged
+
+
+def start_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES, pool: Any = None) -> PendingChunks:
+    """Start several fits in the background; ``.results()`` gives their chunks' fits.
+
+    Each fit's chains are split into ``cores`` parts (:func:`split_chains`), all parts of all
+    fits spread over ``cores`` processes (``pool``, from :func:`biomark.parallel.local_pool`,
+    to reuse workers that already compiled the models); join them with :func:`collect_fits`.
+    PyMC's own per-fit worker processes would cost seconds to start each. Use the result as a
+    context manager so that an error or interruption stops the fits.
+    """
+    cores = min(cores, MAX_CORES)
+    parts = [p for job in jobs for p in split_chains(job, cores)]
     # Its own processes: in a pool shared with the ALE's short chunks, the ALE would queue
     # behind whole fits.
-    return PendingChunks(_run_job, jobs, len(jobs), cores, own_pool=True)
+    return PendingChunks(_run_part, parts, len(parts), cores, own_pool=True, pool=pool)
 
 
-def run_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES) -> list[xr.DataTree]:
+def collect_fits(
+    jobs: Sequence[FitJob], pending: PendingChunks, cores: int = MAX_CORES
+) -> list[xr.DataTree]:
+    """Wait for :func:`start_fits` and merge each job's parts, in the order of ``jobs``."""
+    fits = pending.results()
+    out, at = [], 0
+    for job in jobs:
+        n = len(split_chains(job, min(cores, MAX_CORES)))
+        out.append(merge_chains(job, fits[at : at + n]))
+        at += n
+    return out
+
+
+def run_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES, pool: Any = None) -> list[xr.DataTree]:
     """Run several fits (see :func:`start_fits`) and return them in order of ``jobs``."""
-    with start_fits(jobs, cores) as pending:
-        fits: list[xr.DataTree] = pending.results()
-    return fits
+    with start_fits(jobs, cores, pool) as pending:
+        return collect_fits(jobs, pending, cores)
 
 
-def sensitivity_jobs(
-    shift_model: ShiftModel,
-    sampler: SamplerConfig | None = None,
-    seed: int | np.random.Generator = 0,
-    priors: Sequence[PriorConfig] | None = None,
-) -> list[FitJob]:
-    """The prior-sensitivity refits (default: ``tight`` and ``wide`` variants) as jobs."""
-    seed_int = _seed_int(seed)
-    variants = (
-        list(priors)
-        if priors is not None
-        else [shift_model.priors.tight(), shift_model.priors.wide()]
-    )
-    return [FitJob.of(shift_model, sampler or SamplerConfig(), seed_int + 10 * (k + 1), priors=p)
-            for k, p in enumerate(variants)]  # fmt: skip
+def sensitivity_plan(
+    job: FitJob, idata: xr.DataTree
+) -> tuple[dict[str, PriorFit], list[tuple[FitJob, float]]]:
+    """``idata`` (the fit of ``job``) under each of ``job.sensitivity``'s priors.
+
+    Returns the posteriors reweighted by PSIS whose Pareto k̂ ≤
+    :data:`biomark.shift.sensitivity.K_MAX`, and for the others a refit job
+    (``job.sensitivity_sampler``, default ``job.sampler``) with its k̂. Prior ``k`` uses seed
+    ``job.seed + 10 (k + 1)``.
+    """
+    done: dict[str, PriorFit] = {}
+    refits = []
+    for k, prior in enumerate(job.sensitivity):
+        seed = job.seed + 10 * (k + 1)
+        reweighted, khat = reweight(idata, job.priors, prior, seed)
+        if khat <= K_MAX:
+            done[prior.name] = PriorFit(prior.name, reweighted, "reweighted", khat)
+            continue
+        refit = replace(job, priors=prior, seed=seed, posterior_predictive=False,
+                        sampler=job.sensitivity_sampler or job.sampler, sensitivity=(),
+                        sensitivity_sampler=None)  # fmt: skip
+        refits.append((refit, khat))
+    return done, refits
+
+
+def finish_plan(
+    job: FitJob, done: dict[str, PriorFit], refits: Sequence[tuple[FitJob, float]],
+    fits: Sequence[xr.DataTree],
+) -> tuple[PriorFit, ...]:  # fmt: skip
+    """The priors of ``job.sensitivity`` in order, once the refits of the plan are fitted."""
+    out = dict(done)
+    for (refit, khat), fit in zip(refits, fits, strict=True):
+        out[refit.priors.name] = PriorFit(refit.priors.name, fit, "refit", khat)
+    return tuple(out[p.name] for p in job.sensitivity)
+
+
+def assess_priors(
+    job: FitJob, idata: xr.DataTree, cores: int = MAX_CORES, pool: Any = None
+) -> tuple[PriorFit, ...]:
+    """Each prior of ``job.sensitivity``: reweighted or refitted (see :func:`sensitivity_plan`)."""
+    done, refits = sensitivity_plan(job, idata)
+    return finish_plan(job, done, refits, run_fits([r for r, _ in refits], cores, pool))
+
+
+def default_variants(priors: PriorConfig) -> tuple[PriorConfig, ...]:
+    """The prior-sensitivity variants: ``tight`` (half the scales) and ``wide`` (double)."""
+    return priors.tight(), priors.wide()
 
 
 def fit_prior_sensitivity(
     shift_model: ShiftModel,
+    idata: xr.DataTree,
     sampler: SamplerConfig | None = None,
     seed: int | np.random.Generator = 0,
     priors: Sequence[PriorConfig] | None = None,
-) -> dict[str, xr.DataTree]:
-    """Refit the same data under other priors (default: ``tight`` and ``wide`` variants).
+) -> tuple[PriorFit, ...]:
+    """``idata`` (a fit of ``shift_model``) under other priors (default: tight and wide).
 
-    Returns the fits keyed by prior name; the rebuilt models use the same ROI, contrasts and
-    peaks as ``shift_model``. Posterior predictive draws are skipped.
+    Reweighted where PSIS allows, refitted (with ``sampler``) elsewhere; see
+    :func:`assess_priors`.
     """
-    jobs = sensitivity_jobs(shift_model, sampler, seed, priors)
-    return fits_by_prior(jobs, run_fits(jobs, (sampler or SamplerConfig()).cores))
-
-
-def fits_by_prior(jobs: Sequence[FitJob], fits: Sequence[xr.DataTree]) -> dict[str, xr.DataTree]:
-    """Refits keyed by the name of their prior (``tight``, ``wide``)."""
-    return {job.priors.name: fit for job, fit in zip(jobs, fits, strict=True)}
+    variants = tuple(priors) if priors is not None else default_variants(shift_model.priors)
+    sampler = sampler or SamplerConfig()
+    job = FitJob.of(shift_model, sampler, _seed_int(seed), sensitivity=variants)
+    return assess_priors(job, idata, sampler.cores)

@@ -216,23 +216,32 @@ def ppc_summary(idata: xr.DataTree, ci_prob: float = CI_PROB) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def sensitivity_table(results: Mapping[str, xr.DataTree], ci_prob: float = CI_PROB) -> pd.DataFrame:
-    """How the shift estimates move across fits under different priors (keyed by prior name).
+def sensitivity_table(
+    results: Mapping[str, xr.DataTree],
+    methods: Mapping[str, tuple[str, float]] | None = None,
+    ci_prob: float = CI_PROB,
+) -> pd.DataFrame:
+    """How the shift estimates move across posteriors under different priors (keyed by name).
 
-    Columns: prior, contrast, axis, mean_mm, hdi_low_mm, hdi_high_mm, p_direction, and
-    ``change_mm`` = mean minus the first result's mean.
+    Columns: prior, method, pareto_k, contrast, axis, mean_mm, hdi_low_mm, hdi_high_mm,
+    p_direction, and ``change_mm`` = mean minus the first result's mean. ``methods`` gives each
+    name's (method, Pareto k̂), e.g. ``("reweighted", 0.2)``; a name without one was sampled.
     """
+    methods = methods or {}
     tables = []
     for name, idata in results.items():
         table = shift_table(idata, ci_prob)
+        method, khat = methods.get(name, ("sampled", float("nan")))
         table.insert(0, "prior", name)
+        table.insert(1, "method", method)
+        table.insert(2, "pareto_k", khat)
         tables.append(table)
     out = pd.concat(tables, ignore_index=True)
     base = tables[0].set_index(["contrast", "axis"])["mean_mm"]
     key = pd.MultiIndex.from_frame(out[["contrast", "axis"]])
     out["change_mm"] = out["mean_mm"].to_numpy() - base.reindex(key).to_numpy()
-    columns = ["prior", "contrast", "axis", "mean_mm", "hdi_low_mm", "hdi_high_mm"]
-    return out[[*columns, "p_direction", "change_mm"]]
+    columns = ["prior", "method", "pareto_k", "contrast", "axis", "mean_mm", "hdi_low_mm"]
+    return out[[*columns, "hdi_high_mm", "p_direction", "change_mm"]]
 
 
 def comparison_table(

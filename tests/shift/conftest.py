@@ -113,3 +113,16 @@ def mi_peaks() -> pd.DataFrame:
         reports_per_cohort=REALISTIC_REPORTS,
     )
     return peaks
+
+
+@pytest.fixture(scope="module")
+def shift_model():
+    """A built MI model: planted acute and chronic ventral shifts, realistic duplicate reports."""
+    from biomark.shift.model import build_shift_model
+
+    peaks = simulate_peaks(
+        np.random.default_rng(5),
+        shift_mm={"acute": (0, 0, -6), "chronic": (0, 0, -5)},
+        reports_per_cohort=REALISTIC_REPORTS,
+    )[0]
+    return build_shift_model(peaks, roi="MI")

@@ -1,13 +1,13 @@
 """Smoke sampling (2 chains × 50 draws): the result's shape, provenance and reproducibility."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import xarray as xr
 
 from biomark.config import PriorConfig, SamplerConfig
-from biomark.shift.model import build_shift_model
 from biomark.shift.predict import predict_good_outcome
 from biomark.shift.sampling import (
     _seed_int,
@@ -22,20 +22,9 @@ from biomark.shift.summary import (
     sensitivity_table,
     shift_table,
 )
-from tests.shift.conftest import REALISTIC_REPORTS, simulate_peaks
 
 pytestmark = pytest.mark.sampling
 SMOKE = SamplerConfig().smoke()
-
-
-@pytest.fixture(scope="module")
-def shift_model():
-    peaks = simulate_peaks(
-        np.random.default_rng(5),
-        shift_mm={"acute": (0, 0, -6), "chronic": (0, 0, -5)},
-        reports_per_cohort=REALISTIC_REPORTS,
-    )[0]
-    return build_shift_model(peaks, roi="MI")
 
 
 @pytest.fixture(scope="module")
@@ -95,20 +84,29 @@ def test_prior_predictive(shift_model):
     assert prior.attrs["seed"] == 1
 
 
-def test_prior_sensitivity_refits(shift_model, smoke_fit):
+def test_prior_sensitivity_reweights_or_refits(shift_model, smoke_fit):
     wide = PriorConfig().wide()
     assert (wide.delta_sd_mm, wide.tau_cohort_sd_mm) == (20.0, 10.0)
-    fits = fit_prior_sensitivity(shift_model, SMOKE, seed=1, priors=[wide])
-    assert set(fits) == {"wide"}
-    assert json.loads(fits["wide"].attrs["prior_config"])["delta_sd_mm"] == 20.0
-    table = sensitivity_table({"default": smoke_fit, **fits})
-    assert set(table.prior) == {"default", "wide"}
+    # a prior 100 times tighter on Δ cannot be reached by reweighting draws: it is refitted
+    narrow = replace(PriorConfig(), name="narrow", delta_sd_mm=0.1)
+    fits = fit_prior_sensitivity(shift_model, smoke_fit, SMOKE, seed=1, priors=[wide, narrow])
+    assert [f.prior for f in fits] == ["wide", "narrow"]
+    assert fits[0].method == "reweighted" and fits[0].pareto_k <= 0.7
+    assert fits[1].method == "refit" and fits[1].pareto_k > 0.7
+    assert json.loads(fits[0].idata.attrs["prior_config"])["delta_sd_mm"] == 20.0
+    assert json.loads(fits[1].idata.attrs["prior_config"])["delta_sd_mm"] == 0.1
+    # under N(0, 0.1 mm) every shift is pulled to 0, whatever the data say
+    assert abs(float(fits[1].idata["posterior"]["shift"].mean())) < 0.3
+    table = sensitivity_table(
+        {"default": smoke_fit, **{f.prior: f.idata for f in fits}},
+        {f.prior: (f.method, f.pareto_k) for f in fits},
+    )
+    assert set(table.prior) == {"default", "wide", "narrow"}
+    assert set(table.method) == {"sampled", "reweighted", "refit"}
     assert (table.query("prior == 'default'").change_mm == 0).all()
 
 
 def test_fits_in_a_pool_are_reproducible_and_seeded_per_job(shift_model):
-    from dataclasses import replace
-
     from biomark.shift.sampling import FitJob, run_fits
 
     sampler = replace(SMOKE, chains=2, cores=2)
@@ -117,8 +115,23 @@ def test_fits_in_a_pool_are_reproducible_and_seeded_per_job(shift_model):
     again, _ = run_fits(jobs, cores=2)
     np.testing.assert_array_equal(first["posterior"]["shift"], again["posterior"]["shift"])
     assert first.attrs["seed"] == 31 and other.attrs["seed"] == 32
+    assert first["posterior"].sizes["chain"] == 2
+    assert list(first["posterior"]["chain"].values) == [0, 1]
+    assert json.loads(first.attrs["sampler_config"])["chains"] == 2
     assert not np.array_equal(other["posterior"]["shift"], first["posterior"]["shift"])
     # the same model as a direct fit: the same posterior up to Monte Carlo error
-    direct = sample_shift_model(shift_model, sampler, seed=31, posterior_predictive=False)
+    direct = sample_shift_model(shift_model, SMOKE, seed=31, posterior_predictive=False)
     for fit in (first, direct):
         assert float(fit["posterior"]["shift"].sel(contrast="acute", axis="z").mean()) < -2.0
+
+
+def test_a_reused_compiled_step_gives_the_same_draws(shift_model):
+    from biomark.shift.sampling import FitJob, _fit
+
+    job = FitJob.of(shift_model, SMOKE, 44, priors=PriorConfig().tight())
+    fresh = _fit(job)
+    # another fit in between leaves the cached step adapted to other priors and data
+    _fit(replace(job, priors=PriorConfig().wide(), seed=3))
+    again = _fit(job)
+    np.testing.assert_array_equal(fresh["posterior"]["shift"], again["posterior"]["shift"])
+    assert json.loads(again.attrs["prior_config"])["name"] == "tight"
