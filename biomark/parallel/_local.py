@@ -42,7 +42,8 @@ def preload_in_workers(modules: Sequence[str]) -> None:
     at once, so that it imports while this process goes on (the first worker would otherwise
     wait seconds for those imports).
     """
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
+    preload = [*modules, "biomark.parallel._freeze"]
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     forkserver.ensure_running()
 
 
