@@ -88,9 +88,10 @@ def maximum_probability_map(
         Let only labels not starting with ``WM_`` compete (Jülich also holds fibre tracts, which
         would otherwise take over cortex next to white matter).
     """
-    if atlas.maps.ndim == 3:
-        return atlas.maps.astype(np.int16)
-    return _mpm_last_axis(atlas.maps, atlas.label_names, min_prob_pct, grey_matter_only)
+    maps = atlas.maps  # once: an atlas may open a memory map per access
+    if maps.ndim == 3:
+        return maps.astype(np.int16)
+    return _mpm_last_axis(maps, atlas.label_names, min_prob_pct, grey_matter_only)
 
 
 def roi_mask(
@@ -107,8 +108,9 @@ def roi_mask(
     any named label's own probability is ≥ ``min_prob_pct`` (ROIs may then overlap).
     """
     indices = _name_indices(atlas, names)
-    if atlas.maps.ndim == 4 and rule == "threshold":
-        return np.asarray((atlas.maps[..., indices] >= min_prob_pct).any(axis=3))
+    maps = atlas.maps
+    if maps.ndim == 4 and rule == "threshold":
+        return np.asarray((maps[..., indices] >= min_prob_pct).any(axis=3))
     values = maximum_probability_map(atlas, min_prob_pct)
     return np.isin(values, np.asarray(indices) + 1)
 
@@ -186,14 +188,15 @@ def _point_labels(
     top: list[str] = []
     prob: list[float] = []
     every: list[str] = []
+    maps = atlas.maps
     for idx, ok in zip(ijk, inside, strict=True):
         if not ok:
             top.append("")
             prob.append(float("nan"))
             every.append("")
             continue
-        values = atlas.maps[idx[0], idx[1], idx[2]]
-        if atlas.maps.ndim == 3:
+        values = np.asarray(maps[idx[0], idx[1], idx[2]])
+        if maps.ndim == 3:
             v = int(values)
             top.append(display_name(atlas.label_names[v - 1]) if v > 0 else "")
             continue
@@ -263,10 +266,11 @@ def label_cluster(
     n_voxels = int(np.count_nonzero(mask_3d))
     out: dict[str, list[tuple[str, float]]] = {}
     for key, atlas in atlases.items():
-        in_cluster = atlas.maps[mask_3d]
+        maps = atlas.maps
+        in_cluster = np.asarray(maps[mask_3d])
         values = (
             in_cluster
-            if atlas.maps.ndim == 3
+            if maps.ndim == 3
             else _mpm_last_axis(in_cluster, atlas.label_names, min_prob_pct, True)
         )
         counts = np.bincount(values.astype(np.int64), minlength=len(atlas.label_names) + 1)[1:]

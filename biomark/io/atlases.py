@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib.util
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -135,13 +136,26 @@ class Atlas:
 
     ``maps`` is either a 3-D integer array (0 = unlabelled, value ``v`` names
     ``label_names[v - 1]``) or, for a probabilistic atlas, a 4-D ``uint8`` array of percentages
-    with one volume per entry of ``label_names``.
+    with one volume per entry of ``label_names``. ``stored`` is that array, or the ``.npy``
+    file of the disk cache holding it.
     """
 
     key: str
     label_names: tuple[str, ...]
-    maps: NDArray[Any]
+    stored: NDArray[Any] | Path
     info: AtlasInfo
+
+    @property
+    def maps(self) -> NDArray[Any]:
+        """The label array; from the disk cache a read-only memory map opened for the caller.
+
+        A whole 4-D atlas would keep ~100 MB resident in every run that labels a few clusters;
+        a map opened per use holds only the pages read, and only while the caller keeps it.
+        """
+        if isinstance(self.stored, Path):
+            maps: NDArray[Any] = np.load(self.stored, mmap_mode="r")
+            return maps
+        return self.stored
 
     @property
     def probabilistic(self) -> bool:
@@ -346,8 +360,9 @@ def load_atlases(grid: Grid = MNI152_2MM, keys: tuple[str, ...] | None = None) -
 
 
 # Resampling the 1 mm 4-D Jülich atlas takes seconds and ~1.7 GB; the result on a grid is
-# small, so it is cached on disk, keyed by the source file's identity and the grid.
-_CACHE_VERSION = 1
+# small, so it is cached on disk, keyed by the source file's identity and the grid, as an
+# uncompressed .npy that is memory-mapped when read (see Atlas.maps).
+_CACHE_VERSION = 2
 
 
 def _cache_dir() -> Path:
@@ -361,27 +376,36 @@ def _cache_path(info: AtlasInfo, folder: Path, grid: Grid) -> Path:
     stat = source.stat()
     key = repr((_CACHE_VERSION, info, str(source), stat.st_size, stat.st_mtime_ns, grid))
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return _cache_dir() / f"{info.key}-{digest}.npz"
+    return _cache_dir() / f"{info.key}-{digest}.npy"
 
 
 def _read_cache(info: AtlasInfo, folder: Path, grid: Grid) -> Atlas | None:
     try:
         path = _cache_path(info, folder, grid)
-        if not path.is_file():
+        names_path = path.with_suffix(".names.json")
+        if not (path.is_file() and names_path.is_file()):
             return None
-        with np.load(path, allow_pickle=False) as npz:
-            maps, names = npz["maps"], tuple(str(n) for n in npz["names"])
-    except (OSError, ValueError, KeyError):
+        names = tuple(str(n) for n in json.loads(names_path.read_text(encoding="utf-8")))
+        maps = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
         return None
-    return Atlas(info.key, names, maps, info)
+    expected = grid.shape + ((len(names),) if maps.ndim == 4 else ())
+    if maps.shape != expected:
+        return None  # a partial or foreign file: rebuild it
+    return Atlas(info.key, names, path, info)
 
 
 def _write_cache(atlas: Atlas, folder: Path, grid: Grid) -> None:
     try:
         path = _cache_path(atlas.info, folder, grid)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez_compressed(tmp, maps=atlas.maps, names=np.asarray(atlas.label_names))
+        # names first: a reader needs both files, and the array appears last, whole
+        names = path.with_suffix(".names.json")
+        tmp_names = path.with_suffix(f".tmp{os.getpid()}.json")
+        tmp_names.write_text(json.dumps(list(atlas.label_names)), encoding="utf-8")
+        tmp_names.replace(names)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+        np.save(tmp, np.asarray(atlas.maps))
         tmp.replace(path)
     except OSError:
         return  # a read-only home only costs the resampling time again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -137,7 +138,24 @@ def test_disk_cache_round_trip(tmp_path, monkeypatch):
 
     monkeypatch.setenv("BIOMARK_CACHE_DIR", str(tmp_path))
     fresh = mod.load_atlases.__wrapped__(keys=("talairach_ba",))
-    assert len(list(tmp_path.glob("atlases/talairach_ba-*.npz"))) == 1
+    assert len(list(tmp_path.glob("atlases/talairach_ba-*.npy"))) == 1
+    assert len(list(tmp_path.glob("atlases/talairach_ba-*.names.json"))) == 1
+    assert not list(tmp_path.glob("atlases/*tmp*"))
     again = mod.load_atlases.__wrapped__(keys=("talairach_ba",))
     assert np.array_equal(fresh["talairach_ba"].maps, again["talairach_ba"].maps)
     assert fresh["talairach_ba"].label_names == again["talairach_ba"].label_names
+    # read back as a read-only memory map of the cache file, opened per use
+    assert isinstance(again["talairach_ba"].stored, Path)
+    assert isinstance(again["talairach_ba"].maps, np.memmap)
+    assert not again["talairach_ba"].maps.flags.writeable
+
+
+def test_a_truncated_cache_file_is_rebuilt(tmp_path, monkeypatch):
+    from biomark.io import atlases as mod
+
+    monkeypatch.setenv("BIOMARK_CACHE_DIR", str(tmp_path))
+    fresh = mod.load_atlases.__wrapped__(keys=("talairach_ba",))
+    (path,) = tmp_path.glob("atlases/talairach_ba-*.npy")
+    path.write_bytes(path.read_bytes()[:1000])
+    again = mod.load_atlases.__wrapped__(keys=("talairach_ba",))
+    assert np.array_equal(fresh["talairach_ba"].maps, again["talairach_ba"].maps)
