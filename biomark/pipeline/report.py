@@ -344,7 +344,7 @@ def _shift_section(roi: str, r: Any, sampler: SamplerConfig) -> dict[str, Any]:
         for row in r.bayes.to_dict("records")
     ]  # fmt: skip
     notes = [f"Sampler: {sampler.chains} chains × {sampler.draws:,} draws after {sampler.tune:,} "
-             f"tuning steps (NUTS, target acceptance {sampler.target_accept:g}); "
+             f"tuning steps (NUTS, target acceptance {sampler.target_accept:g}). "
              f"{r.diagnostics.message}"]  # fmt: skip
     return shift_sections.shift_section(
         roi, r.title, r.comparison, r.bayes, r.outcome, r.curve, r.draws, diag_rows,

@@ -183,8 +183,8 @@ def test_full_sample_with_real_figures(tmp_path: Path) -> None:
         ["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True
     ).stdout.splitlines()[2:]
     images = [line for line in images if line.split()[2] == "image"]  # not the alpha masks
-    # 2 + 1 ALE figures, and forest + densities per region plus one outcome curve
-    assert len(images) == 3 + 2 * 2 + 1
+    # 2 + 1 ALE figures, forest + densities per region, one outcome curve, one power curve
+    assert len(images) == 3 + 2 * 2 + 1 + 1
     widths = [int(line.split()[3]) for line in images]
     assert min(widths) >= round(6.5 * 150) - 1
     n_pages = _page_count(pdf)
