@@ -184,7 +184,7 @@ class PendingShift:
         from biomark.shift import sampling
 
         jobs, cores = self._jobs, self._cores
-        fits = sampling.collect_fits(jobs, self._fits, cores)
+        fits = sampling.collect_fits(jobs, self._fits)
         plans = [sampling.sensitivity_plan(job, fit) for job, fit in zip(jobs, fits, strict=True)]
         refits = [r for _, todo in plans for r, _ in todo]
         refitted = iter(sampling.run_fits(refits, cores, self._pool))
@@ -201,10 +201,10 @@ def start_shift_analyses(
 ) -> PendingShift:  # fmt: skip
     """Find the ROI peaks, run the t-tests and start every fit in the background.
 
-    ROI ``i`` is fitted with seed ``seed + i``, its chains split over ``sampler.cores``
-    processes; then assessed under the tight and wide priors (PSIS-reweighted, or refitted
-    with :func:`sensitivity_sampler` from seed ``seed + i + 10 (k + 1)``). Bad input is raised
-    here, before anything starts.
+    ROI ``i`` is fitted with seed ``seed + i``, its chains in two parts spread over
+    ``sampler.cores`` processes; then assessed under the tight and wide priors (PSIS-reweighted,
+    or refitted with :func:`sensitivity_sampler` from seed ``seed + i + 10 (k + 1)``). Bad input
+    is raised here, before anything starts.
     """
     from biomark.shift.sampling import FitJob, default_variants
 

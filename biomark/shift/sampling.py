@@ -284,11 +284,12 @@ def merge_chains(job: FitJob, parts: Sequence[xr.DataTree]) -> xr.DataTree:
     return merged
 
 
-def _parts(jobs: Sequence[FitJob], cores: int) -> list[tuple[int, FitJob]]:
-    # Round-robin over the fits (first parts of every fit, then second parts): the processes
-    # start on different models, so that a cold cache compiles them side by side instead of
-    # one process waiting for the other's compile lock.
-    split = [split_chains(job, min(cores, MAX_CORES)) for job in jobs]
+def _parts(jobs: Sequence[FitJob]) -> list[tuple[int, FitJob]]:
+    # Always MAX_CORES parts, however many processes run them, so that the draws depend on the
+    # seed alone. Round-robin over the fits (first parts of every fit, then second parts): the
+    # processes start on different models, so that a cold cache compiles them side by side
+    # instead of one process waiting for the other's compile lock.
+    split = [split_chains(job, MAX_CORES) for job in jobs]
     rounds = max((len(s) for s in split), default=0)
     return [(j, s[r]) for r in range(rounds) for j, s in enumerate(split) if r < len(s)]
 
@@ -296,24 +297,22 @@ def _parts(jobs: Sequence[FitJob], cores: int) -> list[tuple[int, FitJob]]:
 def start_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES, pool: Any = None) -> PendingChunks:
     """Start several fits in the background; join them with :func:`collect_fits`.
 
-    Each fit's chains are split into ``cores`` parts (:func:`split_chains`), all parts of all
-    fits spread over ``cores`` processes (``pool``, from :func:`biomark.parallel.local_pool`,
+    Each fit's chains are split into ``MAX_CORES`` parts (:func:`split_chains`), all parts of
+    all fits spread over ``cores`` processes (``pool``, from :func:`biomark.parallel.local_pool`,
     to reuse workers that already compiled the models). PyMC's own per-fit worker processes
     would cost seconds to start each. Put the longest fits first. Use the result as a context
     manager so that an error or interruption stops the fits.
     """
-    parts = [part for _, part in _parts(jobs, cores)]
+    parts = [part for _, part in _parts(jobs)]
     # Its own processes: in a pool shared with the ALE's short chunks, the ALE would queue
     # behind whole fits.
     return PendingChunks(_run_part, parts, len(parts), min(cores, MAX_CORES), own_pool=True,
                          pool=pool)  # fmt: skip
 
 
-def collect_fits(
-    jobs: Sequence[FitJob], pending: PendingChunks, cores: int = MAX_CORES
-) -> list[xr.DataTree]:
+def collect_fits(jobs: Sequence[FitJob], pending: PendingChunks) -> list[xr.DataTree]:
     """Wait for :func:`start_fits` and merge each job's parts, in the order of ``jobs``."""
-    owners = [j for j, _ in _parts(jobs, cores)]
+    owners = [j for j, _ in _parts(jobs)]
     fits = pending.results()
     return [merge_chains(job, [f for o, f in zip(owners, fits, strict=True) if o == j])
             for j, job in enumerate(jobs)]  # fmt: skip
@@ -322,7 +321,7 @@ def collect_fits(
 def run_fits(jobs: Sequence[FitJob], cores: int = MAX_CORES, pool: Any = None) -> list[xr.DataTree]:
     """Run several fits (see :func:`start_fits`) and return them in order of ``jobs``."""
     with start_fits(jobs, cores, pool) as pending:
-        return collect_fits(jobs, pending, cores)
+        return collect_fits(jobs, pending)
 
 
 def sensitivity_plan(

@@ -114,6 +114,10 @@ def test_fits_in_a_pool_are_reproducible_and_seeded_per_job(shift_model):
     first, other = run_fits(jobs, cores=2)
     again, _ = run_fits(jobs, cores=2)
     np.testing.assert_array_equal(first["posterior"]["shift"], again["posterior"]["shift"])
+    # the same chains when the parts run one after another in this process
+    serial, _ = run_fits(jobs, cores=1)
+    np.testing.assert_allclose(serial["posterior"]["shift"], first["posterior"]["shift"],
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
     assert first.attrs["seed"] == 31 and other.attrs["seed"] == 32
     assert first["posterior"].sizes["chain"] == 2
     assert list(first["posterior"]["chain"].values) == [0, 1]
