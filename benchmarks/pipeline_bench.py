@@ -1,7 +1,7 @@
 """Time the two end-to-end jobs of the peak-shift and report issues (timing only).
 
 * ``biomark shift`` on the embedded dataset (both ROIs, all contrasts, 4 chains × 1,000 draws,
-  prior-sensitivity refits): target under 60 s with a warm PyTensor cache, under 90 s cold.
+  prior sensitivity): target under 60 s with a warm PyTensor cache, under 90 s cold.
 * ``biomark report --family outcome --jobs 2`` (10,000 Monte Carlo iterations): target under 90 s
   warm, under 2 minutes cold, peak memory under 1.5 GB.
 * ``biomark --help``: under 1 s.
