@@ -48,33 +48,6 @@ def preload_in_workers(modules: Sequence[str]) -> None:
 
 
 @contextmanager
-def shared_local_pool(jobs: int, warm_up: Callable[[], Any] | None = None) -> Iterator[None]:
-    """Within the block, every :class:`PendingChunks` of ``jobs`` workers uses one pool.
-
-    ``warm_up`` (a picklable top-level function) runs once per worker right away, so that the
-    workers import what the chunks need while this process is still loading data. Leaving the
-    block by an exception (SIGTERM arrives as ``SystemExit``) terminates the workers at once;
-    otherwise the pool is shut down after its last chunk.
-    """
-    if jobs <= 1:
-        yield
-        return
-    pool = _new_pool(jobs)
-    if warm_up is not None:
-        for _ in range(jobs):
-            pool.submit(warm_up)
-    token = _SHARED.set((jobs, pool))
-    try:
-        yield
-    except BaseException:
-        _terminate(pool)
-        raise
-    finally:
-        _SHARED.reset(token)
-    pool.shutdown(wait=True)
-
-
-@contextmanager
 def local_pool(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
     """A pool of ``jobs`` processes for several :class:`PendingChunks` in turn (``pool=``).
 
@@ -91,6 +64,29 @@ def local_pool(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
         _terminate(pool)
         raise
     pool.shutdown(wait=True)
+
+
+@contextmanager
+def shared_local_pool(jobs: int, warm_up: Callable[[], Any] | None = None) -> Iterator[None]:
+    """Within the block, every :class:`PendingChunks` of ``jobs`` workers uses one pool.
+
+    ``warm_up`` (a picklable top-level function) runs once per worker right away, so that the
+    workers import what the chunks need while this process is still loading data. Leaving the
+    block by an exception (SIGTERM arrives as ``SystemExit``) terminates the workers at once;
+    otherwise the pool is shut down after its last chunk.
+    """
+    with local_pool(jobs) as pool:
+        if pool is None:
+            yield
+            return
+        if warm_up is not None:
+            for _ in range(jobs):
+                pool.submit(warm_up)
+        token = _SHARED.set((jobs, pool))
+        try:
+            yield
+        finally:
+            _SHARED.reset(token)
 
 
 class PendingChunks:
