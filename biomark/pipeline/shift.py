@@ -164,12 +164,12 @@ class PendingShift:
     """
 
     def __init__(self, prepared: list[_Prepared], jobs: list[Any], cores: int) -> None:
-        from biomark.shift.sampling import start_fits
+        from biomark.shift.sampling import MAX_CORES, start_fits
 
         self._prepared, self._jobs, self._cores = prepared, jobs, cores
         # one pool for the main fits and the refits: its workers have compiled the models
         with ExitStack() as stack:
-            self._pool = stack.enter_context(local_pool(min(cores, 2)))
+            self._pool = stack.enter_context(local_pool(min(cores, MAX_CORES)))
             self._fits = stack.enter_context(start_fits(jobs, cores, self._pool))
             self._stack = stack.pop_all()
 

@@ -213,23 +213,25 @@ class PriorFit:
 _COMPILED: dict[str, tuple[ShiftModel, Any]] = {}
 
 
+def _build(job: FitJob) -> ShiftModel:
+    return build_shift_model(job.peaks, job.priors, roi=job.roi, contrasts=job.contrasts,
+                             outcome_groups=job.outcome_groups)  # fmt: skip
+
+
 def _compiled(job: FitJob) -> tuple[ShiftModel, Any]:
     design = (job.roi, job.contrasts, job.outcome_groups, job.priors.beta_unit_mm,
               job.sampler.target_accept)  # fmt: skip
     data = pd.util.hash_pandas_object(job.peaks).to_numpy().tobytes()
     key = hashlib.sha256(data + repr(design).encode()).hexdigest()
     if key not in _COMPILED:
-        model = build_shift_model(job.peaks, job.priors, roi=job.roi, contrasts=job.contrasts,
-                                  outcome_groups=job.outcome_groups)  # fmt: skip
+        model = _build(job)
         _COMPILED[key] = (model, nuts_step(model, job.sampler))
     return _COMPILED[key]
 
 
 def _fit(job: FitJob) -> xr.DataTree:
     if job.sampler.init != "jitter+adapt_diag":
-        model = build_shift_model(job.peaks, job.priors, roi=job.roi, contrasts=job.contrasts,
-                                  outcome_groups=job.outcome_groups)  # fmt: skip
-        return sample_shift_model(model, job.sampler, job.seed,
+        return sample_shift_model(_build(job), job.sampler, job.seed,
                                   posterior_predictive=job.posterior_predictive)  # fmt: skip
     # PyMC's jitter+adapt_diag, done by hand so that the compiled step can be reused
     model, step = _compiled(job)

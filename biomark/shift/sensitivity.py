@@ -11,6 +11,8 @@ their weights, so every summary that reads equally weighted draws applies unchan
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Final
 
 import numpy as np
@@ -64,9 +66,6 @@ def reweight(
     resampled with replacement by the PSIS weights, and the input's ``attrs`` with
     ``prior_config`` replaced and ``sensitivity_method`` / ``pareto_k`` added.
     """
-    import json
-    from dataclasses import asdict
-
     post = idata["posterior"].to_dataset()
     weights, khat = psis_weights(prior_log_ratio(post, default, other))
     stacked = post.stack(sample=("chain", "draw"))
