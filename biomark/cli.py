@@ -334,6 +334,9 @@ def shift(
     summary = _run(lambda: run_shift(dataset, out, roi, sampler, seed))
     for name, diag in summary["diagnostics"].items():
         typer.echo(f"{name}: {diag.message}", err=not diag.ok)
+    for name, skipped in summary["skipped"].items():
+        for contrast, why in skipped:
+            typer.echo(f"{name}: {contrast} vs healthy not compared: {why}")
     typer.echo(f"wrote {summary['out']}")
 
 
@@ -351,6 +354,9 @@ def predict(
     data: Annotated[
         Path | None, typer.Option("--data", help="Dataset to fit when no --posterior.")
     ] = None,
+    n_subjects: Annotated[
+        float, typer.Option("--n", help="Subjects behind the peak (1 = a single patient).")
+    ] = 1.0,
     seed: Seed = 0,
 ) -> None:
     """Probability of good recovery for a new patient's MI activation peak."""
@@ -362,11 +368,13 @@ def predict(
         xyz = ()
     if len(xyz) != 3:
         _usage(f"--mi-peak expects three numbers X,Y,Z in mm; got {mi_peak!r}")
-    result = _run(lambda: run_predict(xyz, days, posterior, data, seed))  # type: ignore[arg-type]
+    result = _run(lambda: run_predict(xyz, days, posterior, data, seed, n_subjects))  # type: ignore[arg-type]
     typer.echo(
         f"P(good recovery) = {result.probability:.2f} "
         f"({100 * result.ci_prob:.0f} % interval {result.hdi_low:.2f} to {result.hdi_high:.2f}); "
-        f"peak {result.ventral_displacement_mm:+.1f} mm ventral of the healthy mean"
+        f"peak {result.observed_displacement_mm:+.1f} mm ventral of the healthy mean (N = "
+        f"{result.n_subjects:g}; its error allowed for: latent displacement "
+        f"{result.latent_displacement_mm:+.1f} mm)"
     )
     if result.note:
         typer.echo(f"note: {result.note}")

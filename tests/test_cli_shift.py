@@ -1,12 +1,65 @@
 """``biomark shift`` / ``biomark predict`` end to end on the embedded dataset (smoke-sized)."""
 
+import json
+import re
+
+import arviz as az
+import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from biomark.cli import app
+from tests.shift.quadrature import p_good_by_quadrature
 
 runner = CliRunner()
+SMOKE_ARGS = ["--draws", "60", "--tune", "60", "--chains", "2", "--seed", "3"]
+_PRINTED = re.compile(
+    r"P\(good recovery\) = (\S+) \(95 % interval (\S+) to (\S+)\); peak ([-+.\d]+) mm"
+)
+
+
+@pytest.fixture(scope="module")
+def mi_posterior(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mi") / "shift"
+    result = runner.invoke(app, ["shift", "--out", str(out), "--roi", "mi", *SMOKE_ARGS])
+    assert result.exit_code == 0, result.output
+    return out / "posterior.nc"
+
+
+@pytest.mark.sampling
+@pytest.mark.parametrize(("z", "n"), [(50.0, 1), (44.0, 20)])
+def test_predict_prints_what_numeric_integration_of_the_posterior_gives(mi_posterior, z, n):
+    args = ["predict", "--mi-peak", f"-38,-22,{z:g}", "--posterior", str(mi_posterior),
+            "--n", str(n), "--days", "200"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    printed = _PRINTED.search(result.stdout)
+    assert printed, result.stdout
+    p, lo, hi, shown_d = (float(v) for v in printed.groups())
+    mi = xr.open_datatree(mi_posterior, engine="h5netcdf")["mi"]
+    post = mi["posterior"].to_dataset()
+    per_draw = p_good_by_quadrature(post, mi.attrs["prior_config"], z, n)
+    assert p == pytest.approx(per_draw.mean(), abs=0.0051)  # printed with 2 decimals
+    want_lo, want_hi = az.hdi(per_draw, prob=0.95)
+    assert (lo, hi) == pytest.approx((want_lo, want_hi), abs=0.0051)
+    healthy_z = post["mu_mm"].sel(axis="z").values
+    assert shown_d == pytest.approx(float(np.mean(healthy_z - z)), abs=0.051)
+    assert f"N = {n}" in result.stdout
+
+
+@pytest.mark.sampling
+def test_predict_bad_input_is_one_line(mi_posterior):
+    cases = [
+        (["--mi-peak", "-38,-22,95"], "outside the MNI brain mask"),
+        (["--mi-peak", "-38,-22,50", "--n", "0"], "must be ≥ 1"),
+    ]
+    for extra, said in cases:
+        result = runner.invoke(app, ["predict", *extra, "--posterior", str(mi_posterior)])
+        assert result.exit_code == 2, result.output
+        line = result.stderr.strip()
+        assert said in line and "\n" not in line and "Traceback" not in line
 
 
 @pytest.mark.sampling
@@ -35,7 +88,7 @@ def test_bad_roi_and_peak_are_one_line_errors(tmp_path):
     assert result.exit_code == 2 and "three numbers" in result.stderr
 
 
-def test_shift_without_acute_experiments_is_one_line(tmp_path):
+def test_shift_without_acute_experiments_runs_the_other_comparisons(tmp_path):
     from biomark.io.datasets import save_dataset
     from biomark.pipeline.data import load
 
@@ -43,7 +96,13 @@ def test_shift_without_acute_experiments_is_one_line(tmp_path):
     e = ds.experiments
     acute = e["group"].eq("stroke") & (e["days_post_stroke"] < 35)
     save_dataset(ds.subset(e.loc[~acute, "experiment_id"].astype(str), "no-acute"), tmp_path / "d")
-    result = runner.invoke(app, ["shift", str(tmp_path / "d"), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert result.stderr.strip().count("\n") == 0 and "acute" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+    result = runner.invoke(app, ["shift", str(tmp_path / "d"), "--roi", "mi", "--out",
+                                 str(tmp_path / "o"), *SMOKE_ARGS])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "acute vs healthy not compared: 0 acute experiment(s)" in result.stdout
+    bayes = pd.read_csv(tmp_path / "o" / "shift_bayes.tsv", sep="\t")
+    assert set(bayes["contrast"]) == {"chronic", "subcortical"}
+    freq = pd.read_csv(tmp_path / "o" / "shift_frequentist.tsv", sep="\t")
+    assert "acute" not in set(freq["contrast"])
+    skipped = json.loads((tmp_path / "o" / "provenance.json").read_text())["skipped"]["mi"]
+    assert set(skipped) == {"acute"}

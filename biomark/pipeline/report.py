@@ -23,13 +23,7 @@ from biomark.pipeline.data import load
 from biomark.pipeline.family import FamilyRun, family_list, run_families
 from biomark.pipeline.staging import staged_output
 from biomark.report import sections, shift_sections
-from biomark.report.context import (
-    SCHEMA_VERSION,
-    banner,
-    evidence_strength,
-    validate_context,
-)
-from biomark.report.filters import fmt_prob, fmt_ratio
+from biomark.report.context import SCHEMA_VERSION, banner, validate_context
 from biomark.rules import prepare
 
 Progress = Callable[[str, int, int], None]
@@ -207,7 +201,7 @@ def build_context(
     for roi, r in fam.shifts.items():
         shift_context.append(_shift_section(roi, r, sampler))
         if not r.outcome.empty:
-            shift_findings.append(_outcome_finding(roi, r.outcome.iloc[0]))
+            shift_findings.append(shift_sections.outcome_finding(roi, r.outcome.iloc[0]))
         shift_findings.extend(shift_sections.shift_findings(roi, r.bayes, r.main_axis))
     findings = shift_findings + findings
     paragraphs = [_study_methods()]
@@ -295,21 +289,6 @@ def _model_methods() -> str:
     )
 
 
-def _outcome_finding(roi: str, o: Any) -> dict[str, str]:
-    better = o["p_positive"] >= 0.5
-    return {
-        "headline": f"{shift_sections.REGION_NAMES.get(roi, roi)}: a more ventral peak goes with "
-        f"{'better' if better else 'worse'} recovery.",
-        "detail": f"Odds ratio of good recovery per {o['unit_mm']:g} mm more ventral: "
-        f"{fmt_ratio(o['odds_ratio_median'])} (95 % HDI {fmt_ratio(o['hdi_low'])} to "
-        f"{fmt_ratio(o['hdi_high'])}); probability of this direction "
-        f"{fmt_prob(max(o['p_positive'], 1 - o['p_positive']))}.",
-        "evidence": evidence_strength(
-            max(o["p_positive"], 1 - o["p_positive"]), o["hdi_low"] > 1 or o["hdi_high"] < 1
-        ),
-    }
-
-
 def _command(
     family: str, config: AleConfig, run: RunConfig, sampler: SamplerConfig, fam: FamilyRun
 ) -> str:
@@ -345,7 +324,7 @@ def _shift_section(roi: str, r: Any, sampler: SamplerConfig) -> dict[str, Any]:
     ]  # fmt: skip
     notes = [f"Sampler: {sampler.chains} chains × {sampler.draws:,} draws after {sampler.tune:,} "
              f"tuning steps (NUTS, target acceptance {sampler.target_accept:g}). "
-             f"{r.diagnostics.message}"]  # fmt: skip
+             f"{r.diagnostics.message}", *shift_sections.skipped_notes(r.skipped)]  # fmt: skip
     return shift_sections.shift_section(
         roi, r.title, r.comparison, r.bayes, r.outcome, r.curve, r.draws, diag_rows,
         int(r.diagnostics.divergences), r.sensitivity, r.main_axis, len(r.peaks.missing), notes,

@@ -22,6 +22,7 @@ from biomark.pipeline.ale import software_versions
 from biomark.pipeline.data import load
 from biomark.pipeline.staging import staged_output
 from biomark.rules import prepare, resolve_duplicate_cohorts
+from biomark.shift.contract import supported_contrasts
 from biomark.shift.peaks import RoiPeaks, roi_peaks
 from biomark.space import MNI152_2MM, ijk_to_mm
 from biomark.studies import Dataset
@@ -71,6 +72,7 @@ class RoiShift:
     curve: pd.DataFrame  # P(good) along the ventral displacement axis (empty without outcome)
     main_axis: str  # the axis of the paper's finding: z (ventral) for MI, y (caudal) for PMC
     draws: dict[str, np.ndarray]  # posterior draws of each contrast's shift on ``main_axis``
+    skipped: tuple[tuple[str, str], ...] = ()  # (contrast, why the data could not support it)
 
 
 def roi_names(text: str) -> list[str]:
@@ -107,6 +109,7 @@ class _Prepared:
     found: RoiPeaks
     freq: Any  # biomark.shift.frequentist.FrequentistShift
     model: Any  # biomark.shift.model.ShiftModel
+    skipped: tuple[tuple[str, str], ...]  # (contrast, why it was not run)
 
 
 def _prepare_roi(dataset: Dataset, atlases: AtlasSet, roi: str, seed: int) -> _Prepared:
@@ -120,11 +123,13 @@ def _prepare_roi(dataset: Dataset, atlases: AtlasSet, roi: str, seed: int) -> _P
     # The paper counted each cohort once; the model keeps duplicates as a cohort effect.
     dedup, _ = resolve_duplicate_cohorts(dataset.subset(peaks["experiment_id"].astype(str)))
     freq_peaks = peaks[peaks["experiment_id"].isin(dedup.experiments["experiment_id"])]
-    freq = frequentist.frequentist_shift(freq_peaks, np.random.default_rng(seed))
+    contrasts, skipped = supported_contrasts(freq_peaks, roi)
+    freq = frequentist.frequentist_shift(freq_peaks, np.random.default_rng(seed), contrasts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        model = build_shift_model(peaks, roi=roi, outcome_groups=OUTCOME_GROUPS[roi])
-    return _Prepared(roi, found, freq, model)
+        model = build_shift_model(peaks, roi=roi, contrasts=contrasts,
+                                  outcome_groups=OUTCOME_GROUPS[roi])  # fmt: skip
+    return _Prepared(roi, found, freq, model, skipped)
 
 
 def _finish_roi(prep: _Prepared, idata: Any, priors: Sequence[Any]) -> RoiShift:
@@ -152,7 +157,7 @@ def _finish_roi(prep: _Prepared, idata: Any, priors: Sequence[Any]) -> RoiShift:
         prep.roi, ROIS[prep.roi], prep.found, freq, idata, bayes, outcome,
         summary.comparison_table(freq.axis_tests, bayes), summary.diagnostics(idata), sens,
         summary.ppc_summary(idata), freq.methods,
-        outcome_curve(idata, np.linspace(-10.0, 15.0, 51)), axis, draws,
+        outcome_curve(idata, np.linspace(-10.0, 15.0, 51)), axis, draws, prep.skipped,
     )  # fmt: skip
 
 
@@ -280,25 +285,48 @@ def run_shift(
         write_json({"software": software_versions(), "seed": seed, "sampler": asdict(sampler),
                     "rois": {k: v.title for k, v in results.items()},
                     "input_sha256": raw.checksum(), "methods": [r.methods for r in
-                    results.values()][:1]}, tmp / "provenance.json")  # fmt: skip
-    return {"out": str(out), "diagnostics": {k: r.diagnostics for k, r in results.items()}}
+                    results.values()][:1],
+                    "skipped": {k: dict(r.skipped) for k, r in results.items()}},
+                   tmp / "provenance.json")  # fmt: skip
+    return {"out": str(out), "diagnostics": {k: r.diagnostics for k, r in results.items()},
+            "skipped": {k: r.skipped for k, r in results.items()}}  # fmt: skip
 
 
 def predict(
     mi_peak: tuple[float, float, float], days: float | None, posterior: Path | None,
-    source: Path | None, seed: int,
+    source: Path | None, seed: int, n_subjects: float = 1.0,
 ) -> Any:  # fmt: skip
-    """Probability of good outcome for a new patient's MI peak (fits the MI model if needed)."""
-    from biomark.shift.predict import predict_good_outcome
+    """Probability of good outcome for a new MI peak (fits the MI model if needed).
 
+    Bad input (a peak outside the brain mask, ``n_subjects`` < 1, a posterior without an outcome
+    part) is raised before any fit.
+    """
+    from biomark.io.images import load_mask
+    from biomark.shift.peaks import foci_in_mask
+    from biomark.shift.predict import outcome_draws, predict_good_outcome
+
+    xyz = np.asarray(mi_peak, dtype=np.float64)
+    mask, grid = load_mask()
+    if np.isfinite(xyz).all() and not foci_in_mask(xyz[None, :], mask, grid)[0]:
+        raise InputError(
+            f"peak ({xyz[0]:g}, {xyz[1]:g}, {xyz[2]:g}) mm lies outside the MNI brain mask; "
+            "expected an MNI coordinate inside the brain", record="--mi-peak",
+        )  # fmt: skip
+    if not n_subjects >= 1:
+        raise InputError(f"--n (subjects behind the peak) must be ≥ 1, got {n_subjects:g}",
+                         record="--n")  # fmt: skip
     if posterior is not None:
         idata = _read_posterior(posterior)
+        try:
+            outcome_draws(idata)
+        except InputError as err:
+            raise InputError(err.what, source=posterior) from None
     else:
         sampler = replace(SamplerConfig(), chains=2)
         fit = run_shift_analyses(prepare(load(source)).dataset, ["mi"], sampler, seed,
                                  sensitivity=False)  # fmt: skip
         idata = fit["mi"].idata
-    return predict_good_outcome(idata, np.asarray(mi_peak, dtype=np.float64), days)
+    return predict_good_outcome(idata, xyz, days, n_subjects=n_subjects)
 
 
 def _read_posterior(path: Path) -> Any:

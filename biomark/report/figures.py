@@ -232,6 +232,8 @@ def outcome_curve_png(
     observed_good: ArrayLike | None = None,
     xlabel: str = "ventral displacement of the MI peak (mm)",
     band_label: str = "95 % interval",
+    label: str = "posterior mean",
+    extra: tuple[str, ArrayLike, ArrayLike, ArrayLike] | None = None,
     dpi: int = DPI,
 ) -> bytes:
     """Predicted probability of good recovery along a displacement axis, with its band.
@@ -242,8 +244,10 @@ def outcome_curve_png(
         Shape ``(n_points,)``: the grid, the posterior mean probability and the band's bounds.
     observed_mm, observed_good
         Optional experiments to draw as a rug at 0 (poor) and 1 (good).
-    xlabel, band_label
-        Axis label and the band's legend entry.
+    xlabel, band_label, label
+        Axis label, the band's and the curve's legend entries.
+    extra
+        A second curve on the same grid, ``(label, probability, low, high)``, drawn dashed.
     dpi
         Resolution of the returned PNG.
     """
@@ -259,7 +263,12 @@ def outcome_curve_png(
         lw=0,
         label=band_label,
     )
-    ax.plot(x, np.asarray(prob_good, float), color=BAYES_COLOUR, lw=1.6, label="posterior mean")
+    ax.plot(x, np.asarray(prob_good, float), color=BAYES_COLOUR, lw=1.6, label=label)
+    if extra is not None:
+        name, p2, lo2, hi2 = extra
+        ax.fill_between(x, np.asarray(lo2, float), np.asarray(hi2, float), color=FREQ_COLOUR,
+                        alpha=0.12, lw=0)  # fmt: skip
+        ax.plot(x, np.asarray(p2, float), color=FREQ_COLOUR, lw=1.4, ls="--", label=name)
     if observed_mm is not None and observed_good is not None:
         good = np.asarray(observed_good, dtype=float)
         ax.plot(
@@ -274,5 +283,6 @@ def outcome_curve_png(
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel("P(good recovery)", fontsize=8)
     ax.tick_params(labelsize=8)
-    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, frameon=False)
+    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0),
+              ncols=2 if extra is not None else 3, frameon=False)  # fmt: skip
     return _png(fig, dpi)

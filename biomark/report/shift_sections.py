@@ -14,8 +14,15 @@ import numpy as np
 import pandas as pd
 
 from biomark.report import figures
-from biomark.report.context import diagnostics_block, figure, shift_finding, table
-from biomark.report.filters import fmt_prob, fmt_ratio
+from biomark.report.context import (
+    diagnostics_block,
+    evidence_strength,
+    figure,
+    shift_finding,
+    table,
+)
+from biomark.report.filters import fmt_num, fmt_prob, fmt_ratio
+from biomark.shift.contract import BETWEEN_GROUPS_NOTE, LATENT_CURVE
 
 _CONTRAST_WORDS = {
     "acute": "acute patients",
@@ -77,35 +84,81 @@ def _forest(comparison: pd.DataFrame, axis: str) -> dict[str, str] | None:
                   "(y).")  # fmt: skip
 
 
+def outcome_text(o: Mapping[str, Any]) -> str:
+    """The outcome association in words: the odds ratio, its interval and its probability."""
+    return (
+        f"Odds of good recovery change by a factor of {fmt_ratio(o['odds_ratio'])} "
+        f"(posterior median; 95 % HDI {fmt_ratio(o['hdi_low'])} to {fmt_ratio(o['hdi_high'])}) "
+        f"per {o['unit_mm']:g} mm more ventral peak; probability that a more ventral peak goes "
+        f"with better recovery: {fmt_prob(o['p_positive'])}. The association is estimated on "
+        "the latent peak positions, so the uncertainty of each reported peak carries into it. "
+        f"{BETWEEN_GROUPS_NOTE}"
+    )
+
+
+def _outcome_figure(curve: pd.DataFrame) -> dict[str, str] | None:
+    if curve.empty:
+        return None
+    latent = curve[curve["curve"] == LATENT_CURVE]
+    single = curve[curve["curve"] != LATENT_CURVE]
+    extra = None
+    if not single.empty:
+        name = str(single["curve"].iloc[0])
+        extra = (name, single["probability"], single["hdi_low"], single["hdi_high"])
+    png = figures.outcome_curve_png(
+        latent["displacement_mm"], latent["probability"], latent["hdi_low"], latent["hdi_high"],
+        label="latent displacement (the model's axis)", extra=extra,
+        xlabel="ventral displacement of the MI peak from the healthy mean (mm)",
+    )  # fmt: skip
+    return figure(png, title="Predicted probability of good recovery",
+                  caption="Posterior mean and 95 % HDI. Solid: along the latent (error-free) "
+                  "displacement of a group's peak, the axis the association was learned on. "
+                  "Dashed: for the observed peak of one patient (N = 1), whose own "
+                  "localisation error (about 8 mm per axis) is integrated, so the curve is "
+                  "flatter.")  # fmt: skip
+
+
 def _outcome(roi: str, outcome: pd.DataFrame, curve: pd.DataFrame) -> dict[str, Any] | None:
     if outcome.empty:
         return None
     o = outcome.iloc[0]
-    text = (
-        f"Odds of good recovery change by a factor of {fmt_ratio(o['odds_ratio_median'])} "
-        f"(posterior median; 95 % HDI {fmt_ratio(o['hdi_low'])} to {fmt_ratio(o['hdi_high'])}) "
-        f"per {o['unit_mm']:g} mm more ventral peak; probability that a more ventral peak goes "
-        f"with better recovery: {fmt_prob(o['p_positive'])}. The association is estimated on "
-        "the latent peak positions, so the uncertainty of each reported peak carries into it."
-    )
-    fig = None
-    if not curve.empty:
-        png = figures.outcome_curve_png(curve["displacement_mm"], curve["probability"],
-                                        curve["hdi_low"], curve["hdi_high"])  # fmt: skip
-        fig = figure(png, title="Predicted probability of good recovery",
-                     caption="Posterior mean and 95 % HDI along the ventral displacement of the "
-                     "MI peak relative to the healthy mean.")  # fmt: skip
     tab = table(
         outcome.to_dict("records"),
         [
-            ("odds_ratio_median", "Odds ratio (median)", "ratio"),
+            ("odds_ratio", "Odds ratio (median)", "ratio"),
             ("hdi_low", "95 % HDI low", "ratio"),
             ("hdi_high", "95 % HDI high", "ratio"),
             ("p_positive", "P(better recovery with a more ventral peak)", "prob"),
         ],
-        caption=f"Outcome association per {o['unit_mm']:g} mm ({REGION_NAMES.get(roi, roi)}).",
+        caption=f"Outcome association per {o['unit_mm']:g} mm ({REGION_NAMES.get(roi, roi)}): "
+        "exp of the posterior median and of the 95 % HDI of the log odds ratio.",
     )
-    return {"text": text, "table": tab, "figure": fig}  # fmt: skip
+    return {"text": outcome_text(o), "table": tab, "figure": _outcome_figure(curve)}
+
+
+def euclidean_note(bayes: pd.DataFrame) -> str:
+    """The 3-D distances beside the size they would have with no shift (never graded)."""
+    rows = bayes[bayes["axis"] == "euclidean"].to_dict("records")
+    if not rows:
+        return ""
+    parts = [
+        f"{_CONTRAST_WORDS.get(r['contrast'], r['contrast'])} {fmt_num(r['mean_mm'])} mm "
+        f"(no shift: median {fmt_num(r['no_shift_median_mm'])}, 95th percentile "
+        f"{fmt_num(r['no_shift_q95_mm'])} mm)"
+        for r in rows
+    ]
+    return (
+        "3-D (Euclidean) distance from the healthy peak, posterior mean: " + "; ".join(parts)
+        + ". A distance is positive even when nothing moved, because it adds up uncertain "
+        "components; the no-shift values are what this posterior spread alone would give. The "
+        "per-axis shifts above are the results; distances are not graded."
+    )  # fmt: skip
+
+
+def skipped_notes(skipped: tuple[tuple[str, str], ...]) -> list[str]:
+    """One sentence per comparison the data could not support, with its reason."""
+    return [f"Not compared: {_CONTRAST_WORDS.get(c, c)} against healthy controls ({why})."
+            for c, why in skipped]  # fmt: skip
 
 
 def shift_section(
@@ -149,7 +202,7 @@ def shift_section(
         "forest": _forest(comparison, main_axis), "densities": dens,
         "outcome": _outcome(roi, outcome, curve),
         "diagnostics": diagnostics_block(diagnostics_rows, divergences),
-        "sensitivity": sens, "notes": notes,
+        "sensitivity": sens, "notes": [*notes, euclidean_note(bayes)],
     }  # fmt: skip
 
 
@@ -163,3 +216,18 @@ def shift_findings(roi: str, bayes: pd.DataFrame, main_axis: str) -> list[dict[s
             low_mm=r["hdi_low_mm"], high_mm=r["hdi_high_mm"], prob_direction=r["p_direction"],
         ))  # fmt: skip
     return out
+
+
+def outcome_finding(roi: str, o: Mapping[str, Any]) -> dict[str, str]:
+    """The first-page FINDING of the outcome association, graded on the interval it prints."""
+    p_dir = max(o["p_positive"], 1 - o["p_positive"])
+    better = o["p_positive"] >= 0.5
+    return {
+        "headline": f"{REGION_NAMES.get(roi, roi)}: a more ventral peak goes with "
+        f"{'better' if better else 'worse'} recovery.",
+        "detail": f"Odds ratio of good recovery per {o['unit_mm']:g} mm more ventral: "
+        f"{fmt_ratio(o['odds_ratio'])} (95 % HDI {fmt_ratio(o['hdi_low'])} to "
+        f"{fmt_ratio(o['hdi_high'])}); probability of this direction {fmt_prob(p_dir)}. "
+        f"{BETWEEN_GROUPS_NOTE}",
+        "evidence": evidence_strength(p_dir, o["hdi_low"] > 1 or o["hdi_high"] < 1),
+    }

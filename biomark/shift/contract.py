@@ -57,6 +57,13 @@ DIRECTIONS: Final = {
     "y": ("caudal", "rostral"),
     "z": ("ventral", "dorsal"),
 }
+# Said wherever the outcome association or a prediction from it is shown.
+BETWEEN_GROUPS_NOTE: Final = (
+    "The association was learned between study groups (chronic experiments' group peaks); a "
+    "prediction for one patient extrapolates from it."
+)
+# The ``curve`` label of the outcome curve on the model's own (latent, error-free) axis.
+LATENT_CURVE: Final = "latent displacement"
 # Eickhoff 2009: between-subject (11.6 mm) and between-template (5.7 mm) mean Euclidean
 # distances; a 3-D isotropic Gaussian with per-axis SD σ has mean distance 2σ√(2/π).
 _CHI3_MEAN_PER_SIGMA: Final = 2.0 * math.sqrt(2.0 / math.pi)
@@ -175,6 +182,39 @@ def contrast_masks(peaks: pd.DataFrame) -> dict[str, BoolArray]:
         "chronic": group == "chronic",
         "subcortical": stroke & peaks["subcortical"].to_numpy(dtype=bool),
     }
+
+
+def supported_contrasts(
+    counted_once: pd.DataFrame, roi: str
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The contrasts vs healthy these peaks support, and each one left out with its reason.
+
+    ``counted_once`` is the ``peaks`` table with each cohort counted once. A contrast needs ≥ 2
+    experiments with a peak in the ROI after each cohort is counted once
+    (the t-tests' rule, so both methods compare the same contrasts).
+
+    Raises
+    ------
+    InputError
+        Fewer than 2 healthy experiments, or no contrast left.
+    """
+    masks = contrast_masks(counted_once)
+    if masks["healthy"].sum() < 2:
+        raise InputError(f"need ≥ 2 healthy experiments with a peak in the {roi} ROI, got "
+                         f"{int(masks['healthy'].sum())}", record=roi)  # fmt: skip
+    keep, skipped = [], []
+    for name in CONTRASTS:
+        n = int(masks[name].sum())
+        if n >= 2:
+            keep.append(name)
+        else:
+            why = (f"{n} {name} experiment(s) with a peak in the {roi} ROI (each cohort "
+                   "counted once); the comparison needs ≥ 2")  # fmt: skip
+            skipped.append((name, why))
+    if not keep:
+        raise InputError(f"no patient group has ≥ 2 experiments with a peak in the {roi} ROI",
+                         record=roi)  # fmt: skip
+    return tuple(keep), tuple(skipped)
 
 
 def xyz_mm(peaks: pd.DataFrame) -> FloatArray:

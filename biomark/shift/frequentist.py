@@ -40,10 +40,33 @@ METHODS_TEXT: Final = (
     "centroids has a percentile-bootstrap 95 % CI (experiments resampled within groups; the "
     "distance is biased upwards when the true shift is small). Hedges' g uses the pooled SD with "
     "the small-sample correction J = 1 − 3/(4(n₁+n₂)−9) and a normal-approximation CI "
-    "(SE² = (n₁+n₂)/(n₁n₂) + g²/(2(n₁+n₂))). Outcome was tested among chronic experiments by OLS "
-    "ANCOVA (statsmodels) of each coordinate on outcome (good vs poor) with cluster size and "
-    "number of ROI maxima as nuisance covariates. Experiments were treated as independent."
+    "(SE² = (n₁+n₂)/(n₁n₂) + g²/(2(n₁+n₂))). Experiments were treated as independent."
 )
+# Coordinate tables do not report cluster sizes, so the number of ROI maxima is the one nuisance
+# covariate the data support.
+ANCOVA_COVARIATES: Final = ("n_maxima",)
+_COVARIATE_WORDS: Final = {"n_maxima": "the number of ROI maxima"}
+_OUTCOME_TERM: Final = "C(outcome, Treatment('poor'))"
+
+
+def ancova_methods(ancova: pd.DataFrame, group: str = "chronic") -> str:
+    """The ANCOVA sentence of the methods, written from the formula that was fitted."""
+    if ancova.empty:
+        return ""
+    formula = str(ancova["formula"].iloc[0])
+    terms = [t.strip() for t in formula.split("~")[1].split("+")]
+    covs = [_COVARIATE_WORDS.get(t, t) for t in terms[1:]]
+    nuisance = (
+        f"with {' and '.join(covs)} as nuisance covariate{'s' if len(covs) > 1 else ''}"
+        if covs
+        else "without nuisance covariates (the number of ROI maxima did not vary)"
+    )
+    return (
+        f"Outcome was tested among {group} experiments by OLS ANCOVA (statsmodels) of each "
+        f"coordinate on outcome (good vs poor) {nuisance}; fitted model per axis: "
+        f"coordinate ~ {' + '.join(['outcome', *terms[1:]])}. "
+        "Cluster sizes are not reported in coordinate tables and are not a covariate."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +243,7 @@ def hotelling_tests(
 def outcome_ancova(
     peaks: pd.DataFrame, group: str = "chronic", ci_prob: float = 0.95
 ) -> pd.DataFrame:
-    """OLS ANCOVA per axis: coordinate ~ C(outcome) + cluster_size_mm3 + n_maxima in ``group``.
+    """OLS ANCOVA per axis: coordinate ~ C(outcome) + n_maxima in ``group``.
 
     A nuisance covariate that is missing everywhere or constant is dropped (the ``formula`` column
     says which model was fitted); rows with a missing covariate are dropped.
@@ -233,8 +256,8 @@ def outcome_ancova(
     """
     peaks = validate_peaks(peaks)
     data = peaks[(peaks["group"] == group) & peaks["outcome"].notna()].copy()
-    terms = ["C(outcome, Treatment('poor'))"]
-    for cov in ("cluster_size_mm3", "n_maxima"):
+    terms = [_OUTCOME_TERM]
+    for cov in ANCOVA_COVARIATES:
         values = data[cov]
         if values.notna().any() and values.dropna().nunique() > 1:
             terms.append(cov)
@@ -247,7 +270,7 @@ def outcome_ancova(
             f"terms; got {n_good} good, {n_poor} poor"
         )
     rows = []
-    effect = "C(outcome, Treatment('poor'))[T.good]"
+    effect = f"{_OUTCOME_TERM}[T.good]"
     for axis in AXES:
         formula = f"{axis} ~ " + " + ".join(terms)
         fit = smf.ols(formula, data=data).fit()
@@ -280,12 +303,12 @@ def frequentist_shift(
     The outcome ANCOVA table is empty (with the reason in ``methods``) when the chronic
     experiments do not have both outcomes.
     """
-    methods = METHODS_TEXT
     try:
         ancova = outcome_ancova(peaks)
+        methods = f"{METHODS_TEXT} {ancova_methods(ancova)}"
     except InputError as err:
         ancova = pd.DataFrame()
-        methods += f" The outcome ANCOVA was not run: {err.what}."
+        methods = f"{METHODS_TEXT} The outcome ANCOVA was not run: {err.what}."
     return FrequentistShift(
         axis_tests=axis_tests(peaks, contrasts),
         hotelling=hotelling_tests(peaks, rng, contrasts, n_boot),

@@ -41,4 +41,4 @@ def test_embedded_shifts_are_covered_and_point_the_planted_way():
             if roi == "medial-pmc" or group == "subcortical":
                 assert row.hdi_high_mm < 0, (roi, group)
     outcome = fits["mi"].outcome.iloc[0]
-    assert outcome.beta_mean > 0  # planted: more ventral MI goes with good outcome
+    assert outcome.beta_median > 0  # planted: more ventral MI goes with good outcome

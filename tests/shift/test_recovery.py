@@ -83,10 +83,10 @@ def test_recovers_outcome_slope_sign():
     fit, _ = _fit_table(peaks, SamplerConfig(), seed=2)
     out = outcome_table(fit).iloc[0]
     print(
-        f"\noutcome: OR per 5 mm {out.odds_ratio_median:.2f} "
+        f"\noutcome: OR per 5 mm {out.odds_ratio:.2f} "
         f"HDI [{out.hdi_low:.2f}, {out.hdi_high:.2f}], P(β>0) {out.p_positive:.3f}"
     )
-    assert out.p_positive > 0.95 and out.beta_mean > 0
+    assert out.p_positive > 0.95 and out.beta_median > 0
 
 
 def _design_table():

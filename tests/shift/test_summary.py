@@ -8,8 +8,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from biomark.errors import InputError
-from biomark.shift.predict import predict_good_outcome
 from biomark.shift.summary import (
     comparison_table,
     diagnostics,
@@ -73,44 +71,36 @@ def test_shift_table_normal_posterior():
     assert caudal.p_direction == pytest.approx(stats.norm.cdf(2), abs=0.01)
     assert np.isnan(table.loc[("acute", "euclidean"), "p_direction"])
     assert table.loc[("acute", "euclidean"), "mean_mm"] > 5.9
+    # no-shift reference: the norm of three independent N(0, 1) components (chi, 3 df)
+    ref = table.loc[("chronic", "euclidean")]
+    assert ref.no_shift_median_mm == pytest.approx(stats.chi(3).median(), abs=0.03)
+    assert ref.no_shift_q95_mm == pytest.approx(stats.chi(3).ppf(0.95), abs=0.06)
+    assert np.isnan(row.no_shift_median_mm)
+
+
+def test_odds_ratio_interval_is_exp_of_beta_hdi_and_agrees_with_probability():
+    # β ~ N(0.9, 0.5): skewed on the odds-ratio scale; mean exp(β) = exp(0.9 + 0.125) ≠ median
+    rng = np.random.default_rng(9)
+    beta = rng.normal(0.9, 0.5, (4, 2000))
+    fit = _fit(rng, beta=beta)
+    beta = fit["posterior"]["beta"].values
+    row = outcome_table(fit).iloc[0]
+    lo, hi = az.hdi(beta.ravel(), prob=0.95)
+    assert row.odds_ratio == pytest.approx(np.exp(np.median(beta)))
+    assert row.odds_ratio == pytest.approx(np.exp(0.9), rel=0.02)
+    assert (row.hdi_low, row.hdi_high) == pytest.approx((np.exp(lo), np.exp(hi)))
+    assert row.p_positive == pytest.approx(stats.norm.cdf(0.9 / 0.5), abs=0.01)
+    assert "odds_ratio_mean" not in row.index
+    # the interval includes 1 exactly when β's includes 0
+    assert (row.hdi_low < 1 < row.hdi_high) == (lo < 0 < hi)
 
 
 def test_outcome_table_odds_ratio_per_5mm():
     table = outcome_table(_fit(np.random.default_rng(2), beta=np.log(3.0)))
-    assert table.odds_ratio_median.iloc[0] == pytest.approx(3.0)
+    assert table.odds_ratio.iloc[0] == pytest.approx(3.0)
     assert table.p_positive.iloc[0] == 1.0
     assert "per 5 mm" in table.quantity.iloc[0]
     assert outcome_table(_fit(np.random.default_rng(2))).empty
-
-
-def test_predict_good_outcome_hand_formula():
-    fit = _fit(np.random.default_rng(3), beta=np.log(2.0))
-    # α = 0, β = ln 2 per 5 mm; a peak 5 mm ventral to the healthy mean → odds 2 → p = 2/3
-    pred = predict_good_outcome(fit, [-38.0, -22.0, 51.0])
-    assert pred.probability == pytest.approx(2 / 3)
-    assert pred.ventral_displacement_mm == pytest.approx(5.0)
-    assert pred.hdi_low - 1e-12 <= pred.probability <= pred.hdi_high + 1e-12
-    early = predict_good_outcome(fit, [-38.0, -22.0, 51.0], days=20)
-    assert "day 20" in early.note
-
-
-@pytest.mark.parametrize(
-    ("xyz", "kw", "message"),
-    [
-        ([38.0, -22.0, 51.0], {}, "right hemisphere"),
-        ([-38.0, np.nan, 51.0], {}, "finite"),
-        ([-38.0, 51.0], {}, "3 finite"),
-        ([-38.0, -22.0, 51.0], {"days": -1}, "days"),
-    ],
-)
-def test_predict_bad_input(xyz, kw, message):
-    with pytest.raises(InputError, match=message):
-        predict_good_outcome(_fit(np.random.default_rng(3), beta=0.5), xyz, **kw)
-
-
-def test_predict_needs_outcome_part():
-    with pytest.raises(InputError, match="no outcome part"):
-        predict_good_outcome(_fit(np.random.default_rng(3)), [-38.0, -22.0, 51.0])
 
 
 def test_ppc_coverage_hand_built():
