@@ -309,6 +309,9 @@ def report(
     summary = _with_stages(
         quiet, lambda p: run_report(family, data, out, formats, config, run, p, sampler)
     )
+    for what, why in summary["skipped"]:
+        # said even with --quiet: a reader of the report must know what it leaves out
+        typer.echo(f"not run: {what} ({why})", err=True)
     if not quiet:
         files = ", ".join(f"report.{f}" for f in summary["formats"])
         note = " (simulated data)" if summary["simulated"] else ""

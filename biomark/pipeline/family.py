@@ -55,6 +55,8 @@ class FamilyRun:
     analyses: dict[str, AnalysisOutput] = field(default_factory=dict)
     contrasts: dict[str, ContrastOutput] = field(default_factory=dict)
     shifts: dict[str, Any] = field(default_factory=dict)
+    # what the data could not support, as (what, why): ALE analyses, contrasts, ROIs, comparisons
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def family_list(key: str) -> list[Family]:
@@ -95,25 +97,31 @@ def run_families(
     total = len(keys) + len(contrasts)
     atlases = load_atlases()
     for i, key in enumerate(keys):
-        out.analyses[key] = _fit_analysis(key, prepared.dataset, config, run, i, total,
-                                          atlases, progress)  # fmt: skip
+        title = SELECTIONS[key].title
+        ds, dups = select(prepared.dataset, key)
+        if ds.n_experiments < 2:
+            out.skipped.append((f"ALE: {title}", f"{ds.n_experiments} experiment(s) in the "
+                                "data; ALE needs at least 2"))  # fmt: skip
+            continue
+        out.analyses[key] = _fit_analysis(key, ds, dups, config, run, i, total, atlases,
+                                          progress)  # fmt: skip
     for j, contrast in enumerate(contrasts, start=len(keys)):
+        missing = [SELECTIONS[k].title for k in (contrast.a, contrast.b) if k not in out.analyses]
+        if missing:
+            names = " vs ".join(SELECTIONS[k].title for k in (contrast.a, contrast.b))
+            out.skipped.append((f"ALE contrast: {names}",
+                                f"'{' and '.join(missing)}' could not be analysed"))  # fmt: skip
+            continue
         out.contrasts[contrast.key] = _fit_contrast(contrast, out, config, run, j, total,
                                                     atlases, progress)  # fmt: skip
     return out
 
 
 def _fit_analysis(
-    key: str, dataset: Dataset, config: AleConfig, run: RunConfig, index: int, total: int,
-    atlases: AtlasSet, progress: Progress | None,
+    key: str, ds: Dataset, dups: pd.DataFrame, config: AleConfig, run: RunConfig, index: int,
+    total: int, atlases: AtlasSet, progress: Progress | None,
 ) -> AnalysisOutput:  # fmt: skip
     title = SELECTIONS[key].title
-    ds, dups = select(dataset, key)
-    if ds.n_experiments < 2:
-        raise InputError(
-            f"analysis '{title}' has {ds.n_experiments} experiment(s); ALE needs at least 2",
-            record=key,
-        )
     seeded = _seeded(run, index, total)
     result = fit_dataset(ds, config, seeded, _stage(progress, f"ALE {title}"))
     clusters, contrib = ale_tables(result, ds, atlases)

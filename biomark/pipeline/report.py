@@ -80,8 +80,13 @@ def run_report(
             if progress is not None:
                 progress("Peak-shift models", 0, len(rois))
             fam.shifts.update(pending.results())
+            fam.skipped.extend(shift_skipped(pending.skipped, fam.shifts))
             if progress is not None:
                 progress("Peak-shift models", len(rois), len(rois))
+    if not fam.analyses and not fam.shifts:
+        reasons = "; ".join(f"{what}: {why}" for what, why in fam.skipped)
+        raise InputError(f"the data support none of family '{family}''s analyses ({reasons})",
+                         source=source)  # fmt: skip
     simulated = data is None or _is_embedded(source)
     context = build_context(fam, family, simulated, config, run, source, raw.checksum(),
                             sampler=sampler or SamplerConfig(), power=power,
@@ -104,7 +109,20 @@ def run_report(
         write_json(context, tmp / "context.json")
         write_json(_provenance(context, config, run), tmp / "provenance.json")
     return {"out": str(target), "formats": list(formats), "simulated": simulated,
-            "analyses": len(fam.analyses), "contrasts": len(fam.contrasts)}  # fmt: skip
+            "analyses": len(fam.analyses), "contrasts": len(fam.contrasts),
+            "skipped": list(fam.skipped)}  # fmt: skip
+
+
+def shift_skipped(
+    rois: Sequence[tuple[str, str]], shifts: dict[str, Any]
+) -> list[tuple[str, str]]:  # fmt: skip
+    """(what, why) for each ROI and each group comparison the peak-shift data did not support."""
+    from biomark.pipeline.shift import ROIS
+
+    out = [(f"Peak displacement: {ROIS[roi]}", why) for roi, why in rois]
+    for r in shifts.values():
+        out += [(f"Peak displacement: {r.title}, {c} vs healthy", why) for c, why in r.skipped]
+    return out
 
 
 def _power(
@@ -145,7 +163,8 @@ def _start_shift(
         return nullcontext(None)
     from biomark.pipeline.shift import start_shift_analyses
 
-    return start_shift_analyses(dataset, rois, sampler or SamplerConfig(), seed)
+    return start_shift_analyses(dataset, rois, sampler or SamplerConfig(), seed,
+                                skip_unsupported=True)  # fmt: skip
 
 
 def _is_embedded(source: Path) -> bool:
@@ -214,11 +233,10 @@ def build_context(
         paragraphs.append(c.result.methods)
         references.extend(c.result.references)
         break
-    for r in fam.shifts.values():
-        paragraphs.append(r.methods)
+    if fam.shifts:
+        paragraphs.append(_frequentist_methods(list(fam.shifts.values())))
         paragraphs.append(_model_methods())
         references.extend(SHIFT_REFERENCES)
-        break
     return {
         "schema_version": SCHEMA_VERSION,
         "title": "Motor network activity and recovery after stroke",
@@ -241,7 +259,7 @@ def build_context(
             "that the shift has the stated direction.",
             "caveats": list(CAVEATS) + ([power["caveat"]] if power else []),
         },
-        "flow": sections.flow_section(fam.prepared.audit, fam.counts),
+        "flow": sections.flow_section(fam.prepared.audit, fam.counts, fam.skipped),
         "ale": ale,
         "shift": shift_context,
         "power": power,
@@ -270,6 +288,18 @@ SHIFT_REFERENCES = (
 )
 
 
+def _frequentist_methods(shifts: Sequence[Any]) -> str:
+    """The t-test methods once, then each ROI's ANCOVA as fitted (named when they differ)."""
+    from biomark.shift.frequentist import METHODS_TEXT
+
+    texts = [r.frequentist.ancova_text for r in shifts]
+    if len(set(texts)) == 1:
+        return f"{METHODS_TEXT} {texts[0]}"
+    return " ".join(
+        [METHODS_TEXT, *(f"{r.title}: {t}" for r, t in zip(shifts, texts, strict=True))]
+    )
+
+
 def _model_methods() -> str:
     return (
         "The Bayesian hierarchical model (PyMC, sampled with NUTS; summaries with ArviZ) treats "
@@ -280,8 +310,13 @@ def _model_methods() -> str:
         "priors; cohorts reported more than once share a cohort random effect instead of being "
         "deleted (non-centred parameterisation). Good vs poor outcome of chronic experiments "
         "enters a logistic regression on the latent ventral displacement, so measurement error "
-        "propagates into the odds ratio. Estimates are posterior means with 95 % highest-"
-        "density intervals; convergence is checked by R-hat ≤ 1.01, bulk and tail effective "
+        "propagates into the odds ratio. Shifts are posterior means with 95 % highest-density "
+        "intervals (HDI); an odds ratio is the exponential of the posterior median and of the "
+        "HDI of the log odds ratio, so its interval and its probability of direction come from "
+        "the same draws. A predicted probability for a new peak averages the logistic curve "
+        "over the latent displacement that peak is consistent with, given the localisation "
+        "error of a peak from its number of subjects and the spread of chronic experiments' "
+        "peaks. Convergence is checked by R-hat ≤ 1.01, bulk and tail effective "
         "sample size ≥ 400 and no divergent transitions. In a sensitivity analysis the prior "
         "scales are halved and doubled; the posterior under each is obtained by Pareto-smoothed "
         "importance reweighting of the default fit (Vehtari et al., 2024) when its Pareto k̂ is "

@@ -168,10 +168,14 @@ class PendingShift:
     then fits the prior-sensitivity refits that reweighting could not replace.
     """
 
-    def __init__(self, prepared: list[_Prepared], jobs: list[Any], cores: int) -> None:
+    def __init__(
+        self, prepared: list[_Prepared], jobs: list[Any], cores: int,
+        skipped: tuple[tuple[str, str], ...] = (),
+    ) -> None:  # fmt: skip
         from biomark.shift.sampling import MAX_CORES, start_fits
 
         self._prepared, self._jobs, self._cores = prepared, jobs, cores
+        self.skipped = skipped  # (ROI, why its data support no comparison)
         # one pool for the main fits and the refits: its workers have compiled the models
         with ExitStack() as stack:
             self._pool = stack.enter_context(local_pool(min(cores, MAX_CORES)))
@@ -202,33 +206,43 @@ class PendingShift:
 
 def start_shift_analyses(
     dataset: Dataset, rois: Sequence[str], sampler: SamplerConfig, seed: int,
-    *, sensitivity: bool = True,
+    *, sensitivity: bool = True, skip_unsupported: bool = False,
 ) -> PendingShift:  # fmt: skip
     """Find the ROI peaks, run the t-tests and start every fit in the background.
 
     ROI ``i`` is fitted with seed ``seed + i``, its chains in two parts spread over
     ``sampler.cores`` processes; then assessed under the tight and wide priors (PSIS-reweighted,
     or refitted with :func:`sensitivity_sampler` from seed ``seed + i + 10 (k + 1)``). Bad input
-    is raised here, before anything starts.
+    is raised here, before anything starts; with ``skip_unsupported`` an ROI whose data support
+    no comparison is listed in :attr:`PendingShift.skipped` with its reason instead.
     """
     from biomark.shift.sampling import FitJob, default_variants
 
     data = shift_dataset(dataset)
     atlases = load_atlases()
-    prepared = [_prepare_roi(data, atlases, r, seed + i) for i, r in enumerate(rois)]
+    prepared, seeds, skipped = [], [], []
+    for i, r in enumerate(rois):
+        try:
+            prepared.append(_prepare_roi(data, atlases, r, seed + i))
+        except InputError as err:
+            if not skip_unsupported:
+                raise
+            skipped.append((r, err.what))
+            continue
+        seeds.append(seed + i)  # an ROI's seed does not depend on which others ran
     refit = sensitivity_sampler(sampler)
     jobs = [
         FitJob.of(
             p.model,
             sampler,
-            seed + i,
+            s,
             posterior_predictive=True,
             sensitivity_sampler=refit,
             sensitivity=default_variants(p.model.priors) if sensitivity else (),
         )
-        for i, p in enumerate(prepared)
+        for p, s in zip(prepared, seeds, strict=True)
     ]
-    return PendingShift(prepared, jobs, sampler.cores)
+    return PendingShift(prepared, jobs, sampler.cores, tuple(skipped))
 
 
 def run_shift_analyses(

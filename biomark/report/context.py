@@ -16,7 +16,7 @@ Top level::
     banner          str   "SIMULATED DATA — not a clinical result" when simulated, else ""
     summary         {question: str, findings: [FINDING], evidence_note: str, caveats: [str]}
     flow            {n_found: int, n_included: int, exclusions: [{reason: str, n: int}],
-                     audit: TABLE, analyses: TABLE}
+                     not_run: [{what: str, why: str}], audit: TABLE, analyses: TABLE}
     ale             [ALE]                 one per ALE analysis or contrast (may be empty)
     shift           [SHIFT]               one per region of interest (may be empty)
     methods         {paragraphs: [str], references: [{key: str, text: str}],
@@ -140,6 +140,7 @@ SCHEMA: Final[dict[str, Any]] = {
         "n_found": int,
         "n_included": int,
         "exclusions": [{"reason": str, "n": int}],
+        "not_run": [{"what": str, "why": str}],
         "audit": _TABLE,
         "analyses": _TABLE,
     },
@@ -323,12 +324,14 @@ def ale_warnings(
 def evidence_strength(prob_direction: float, interval_excludes_zero: bool) -> str:
     """Grade evidence for a directional effect from the posterior probability of its direction.
 
-    ``strong``: P ≥ 0.99 and the 95 % interval excludes zero; ``moderate``: P ≥ 0.95;
-    ``weak``: P ≥ 0.80; otherwise ``inconclusive``. The grading is printed in the report.
+    ``strong``: P ≥ 0.99 and the 95 % interval excludes zero; ``moderate``: P ≥ 0.95 and the
+    interval excludes zero; ``weak``: P ≥ 0.80; otherwise ``inconclusive``. The grading is
+    printed in the report. The interval is the one the finding prints, so no finding above
+    ``weak`` sits beside an interval that reaches no effect.
     """
     if prob_direction >= 0.99 and interval_excludes_zero:
         return "strong"
-    if prob_direction >= 0.95:
+    if prob_direction >= 0.95 and interval_excludes_zero:
         return "moderate"
     if prob_direction >= 0.80:
         return "weak"

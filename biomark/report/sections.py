@@ -27,14 +27,21 @@ _CORRECTION_NAMES = {
 _LABEL_ATLASES = ("juelich", "harvard_oxford_cortical", "harvard_oxford_subcortical", "aal2")
 
 
-def flow_section(audit: pd.DataFrame, counts: pd.DataFrame) -> dict[str, Any]:
-    """Study flow: experiments found, excluded (and why) and per-analysis counts."""
+def flow_section(
+    audit: pd.DataFrame, counts: pd.DataFrame, not_run: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:  # fmt: skip
+    """Study flow: experiments found, excluded (and why), per-analysis counts, and not-run parts.
+
+    ``not_run`` is each analysis or comparison of the family that the data could not support,
+    as (what, why).
+    """
     excluded = audit[~audit["included"].astype(bool)]
     reasons = excluded["reason"].astype(str).value_counts()
     return {
         "n_found": len(audit),
         "n_included": int(audit["included"].astype(bool).sum()),
         "exclusions": [{"reason": r, "n": int(n)} for r, n in reasons.items()],
+        "not_run": [{"what": what, "why": why} for what, why in not_run],
         "audit": table(
             excluded.to_dict("records"),
             [

@@ -82,12 +82,21 @@ class HotellingResult:
 
 @dataclass(frozen=True, slots=True)
 class FrequentistShift:
-    """All frequentist shift tables for one ROI, plus the methods paragraph."""
+    """All frequentist shift tables for one ROI, plus the methods paragraph.
+
+    ``ancova_text`` is the ROI's own ANCOVA sentence (its fitted formula, or why none was run);
+    ``methods`` is the shared methods text followed by it.
+    """
 
     axis_tests: pd.DataFrame
     hotelling: pd.DataFrame
     ancova: pd.DataFrame
-    methods: str = METHODS_TEXT
+    ancova_text: str = ""
+
+    @property
+    def methods(self) -> str:
+        """The methods paragraph of this ROI: the shared text, then its ANCOVA sentence."""
+        return f"{METHODS_TEXT} {self.ancova_text}".strip()
 
 
 def hotelling_t2(a_xyz: FloatArray, b_xyz: FloatArray) -> HotellingResult:
@@ -305,13 +314,13 @@ def frequentist_shift(
     """
     try:
         ancova = outcome_ancova(peaks)
-        methods = f"{METHODS_TEXT} {ancova_methods(ancova)}"
+        text = ancova_methods(ancova)
     except InputError as err:
         ancova = pd.DataFrame()
-        methods = f"{METHODS_TEXT} The outcome ANCOVA was not run: {err.what}."
+        text = f"The outcome ANCOVA was not run: {err.what}."
     return FrequentistShift(
         axis_tests=axis_tests(peaks, contrasts),
         hotelling=hotelling_tests(peaks, rng, contrasts, n_boot),
         ancova=ancova,
-        methods=methods,
+        ancova_text=text,
     )

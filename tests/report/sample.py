@@ -127,6 +127,12 @@ def _flow() -> dict[str, Any]:
             {"reason": "not whole-brain", "n": 1},
             {"reason": "duplicate cohort", "n": 1},
         ],
+        "not_run": [
+            {
+                "what": "Peak displacement: medial premotor cortex, acute vs healthy",
+                "why": "1 acute experiment(s) with a peak in the ROI; the comparison needs ≥ 2",
+            },
+        ],
         "audit": C.table(
             audit,
             [

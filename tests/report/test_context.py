@@ -126,7 +126,8 @@ def test_ale_warnings() -> None:
     ("prob", "excludes", "grade"),
     [
         (0.995, True, "strong"),
-        (0.995, False, "moderate"),
+        (0.995, False, "weak"),  # an interval reaching 0 beside it caps the grade
+        (0.96, False, "weak"),
         (0.95, True, "moderate"),
         (0.949, True, "weak"),
         (0.80, False, "weak"),
