@@ -21,7 +21,7 @@ from biomark.report.context import (
     shift_finding,
     table,
 )
-from biomark.report.filters import fmt_num, fmt_prob, fmt_ratio
+from biomark.report.filters import fmt_ci, fmt_num, fmt_p, fmt_prob, fmt_ratio
 from biomark.shift.contract import BETWEEN_GROUPS_NOTE, LATENT_CURVE
 
 _CONTRAST_WORDS = {
@@ -155,6 +155,22 @@ def euclidean_note(bayes: pd.DataFrame) -> str:
     )  # fmt: skip
 
 
+def welch_notes(comparison: pd.DataFrame, axis: str) -> list[str]:
+    """For each main-axis shift whose HDI reaches 0 mm, what Welch's test gives on its peaks."""
+    out = []
+    for r in comparison[comparison["axis"] == axis].to_dict("records"):
+        lo, hi = r["hdi_low_mm"], r["hdi_high_mm"]
+        if pd.isna(lo) or pd.isna(hi) or not lo <= 0.0 <= hi or pd.isna(r["freq_shift_mm"]):
+            continue
+        out.append(
+            f"{_CONTRAST_WORDS.get(r['contrast'], r['contrast']).capitalize()}: the 95 % HDI of "
+            f"the {axis} shift reaches 0 mm; Welch's t-test on the same peaks (each cohort "
+            f"counted once) gives {fmt_ci(r['freq_shift_mm'], r['ci_low_mm'], r['ci_high_mm'])}, "
+            f"{fmt_p(r['p_value'])}."
+        )
+    return out
+
+
 def skipped_notes(skipped: tuple[tuple[str, str], ...]) -> list[str]:
     """One sentence per comparison the data could not support, with its reason."""
     return [f"Not compared: {_CONTRAST_WORDS.get(c, c)} against healthy controls ({why})."
@@ -202,7 +218,8 @@ def shift_section(
         "forest": _forest(comparison, main_axis), "densities": dens,
         "outcome": _outcome(roi, outcome, curve),
         "diagnostics": diagnostics_block(diagnostics_rows, divergences),
-        "sensitivity": sens, "notes": [*notes, euclidean_note(bayes)],
+        "sensitivity": sens,
+        "notes": [*notes, *welch_notes(comparison, main_axis), euclidean_note(bayes)],
     }  # fmt: skip
 
 

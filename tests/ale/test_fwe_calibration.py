@@ -6,8 +6,12 @@ drawn GingerALE-mask voxel — exactly the null the Monte Carlo simulates. Per m
 MA maps → ALE → analytic null → cluster-forming threshold at p < 0.001 → largest observed
 cluster (size and mass, 6-connectivity) → its own 1,000-iteration Monte Carlo null →
 corrected p = (1 + #null ≥ obs) / 1,001. A meta-analysis is a false positive when that p ≤ 0.05.
-The false-positive rate over N_META meta-analyses must lie within 0.05 ± 2 SE,
-SE = sqrt(0.05 · 0.95 / N_META).
+The false-positive rate over N_META = 300 meta-analyses must lie within 0.05 ± 2.5 SE,
+SE = sqrt(0.05 · 0.95 / N_META) = 0.0126, i.e. at most 24 of 300 (window fixed before the run).
+Exact binomial: a calibrated method fails with probability 0.012; a doubled false-positive rate
+(0.10) fails with probability 0.86, the smallest defect detected with ≥ 80 % power (a rate of
+0.09 is caught with probability 0.68). The earlier 100 meta-analyses at ± 2 SE passed a true 9 %
+rate more often than not.
 """
 
 import numpy as np
@@ -21,7 +25,7 @@ from biomark.parallel import chunk_rng, make_backend, map_chunks
 from biomark.space import MNI152_2MM, ijk_to_mm
 
 SEED = 2026
-N_META = 100
+N_META = 300
 N_ITER = 1000
 N_EXP, N_FOCI_PER_EXP = 20, 8
 ALPHA = 0.05
@@ -61,8 +65,8 @@ def test_cluster_fwe_false_positive_rate_is_nominal():
     results = np.array(map_chunks(one_null_meta_analysis, N_ITER, N_META, make_backend(2)))
     se = np.sqrt(ALPHA * (1 - ALPHA) / N_META)
     rate_size, rate_mass = (results <= ALPHA).mean(axis=0)
-    msg = f"FWE false-positive rate size={rate_size:.3f} mass={rate_mass:.3f}, 2 SE={2 * se:.3f}"
-    assert abs(rate_size - ALPHA) <= 2 * se, msg
-    assert abs(rate_mass - ALPHA) <= 2 * se, msg
+    msg = f"FWE false-positive rate size={rate_size:.3f} mass={rate_mass:.3f}, SE={se:.4f}"
+    assert abs(rate_size - ALPHA) <= 2.5 * se, msg
+    assert abs(rate_mass - ALPHA) <= 2.5 * se, msg
     # Under the null corrected p-values are (discretely) uniform: check the median too.
     assert 0.35 <= np.median(results[:, 0]) <= 0.65, msg

@@ -175,3 +175,25 @@ def test_caveats_sit_beside_their_numbers(report):
     fitted_any = ancova["formula"].str.contains("n_maxima").any()
     assert ("without nuisance covariates" in whole) != fitted_any or "n_maxima" in whole
     assert "cluster size" not in whole.lower().replace("cluster sizes are not", "")
+
+
+@pytest.mark.sampling
+def test_welch_is_given_where_a_bayesian_interval_reaches_zero(report):
+    whole = " ".join(report["pages"])
+    comparison = pd.read_csv(report["out"] / "shift" / "comparison.tsv", sep="\t")
+    words = {v: k for k, v in GROUPS.items()}
+    reaching = 0
+    for roi, axis in REGIONS.values():
+        rows = comparison[
+            (comparison["roi"] == roi.replace("_", "-")) & (comparison["axis"] == axis)
+        ]
+        for r in rows.itertuples():
+            said = (
+                f"{words[r.contrast].capitalize()}: the 95 % HDI of the {axis} shift reaches 0 mm"
+            )
+            if r.hdi_low_mm <= 0 <= r.hdi_high_mm:
+                reaching += 1
+                assert said in whole and f"p = {r.p_value:.3f}" in whole, said
+            else:
+                assert said not in whole, said
+    assert reaching >= 1  # the tiny fit's chronic MI interval reaches 0 on these data
