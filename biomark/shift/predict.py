@@ -13,8 +13,10 @@ the new peak's latent displacement is given its conditional distribution (normal
 
 so d | d_obs ~ N(m, v) with v = 1/(1/s² + 1/σ_N²), m = v·(d̄/s² + d_obs/σ_N²), and
 P(good | d_obs) = E[logit⁻¹(α + β d/unit)] over that normal (Gauss–Hermite quadrature, exact to
-~1e-12 here). The point prediction is the posterior mean of that probability; its interval is
-the HDI over posterior draws (parameter uncertainty).
+~1e-12 here). The new peak is data too: each posterior draw is weighted by the probability it
+gives the observed peak, N(d_obs; d̄, s² + σ_N²), so the point prediction is the posterior
+predictive P(good | d_obs, data) = Σ w·P / Σ w. Its interval is the HDI of the per-draw
+probabilities under those weights (parameter uncertainty), taken over a systematic resample.
 """
 
 from __future__ import annotations
@@ -125,6 +127,30 @@ def latent_given_observed(
     return post_mean, post_var
 
 
+def peak_weights(
+    draws: OutcomeDraws, observed_displacement_mm: FloatArray, err_var_mm2: FloatArray
+) -> FloatArray:
+    """Normalised weight of each posterior draw given a new observed peak (last axis: draws).
+
+    The weight is the new peak's marginal likelihood under the draw: its latent displacement
+    integrated out, d_obs ~ N(d̄, s² + σ_N²).
+    """
+    var = draws.spread_mm**2 + err_var_mm2
+    log_w = -0.5 * ((observed_displacement_mm - draws.chronic_displacement_mm) ** 2 / var
+                    + np.log(var))  # fmt: skip
+    w = np.exp(log_w - log_w.max(axis=-1, keepdims=True))
+    out: FloatArray = w / w.sum(axis=-1, keepdims=True)
+    return out
+
+
+def weighted_hdi(values: FloatArray, weights: FloatArray, ci_prob: float) -> tuple[float, float]:
+    """HDI of weighted draws, from a systematic resample of the same size (no random numbers)."""
+    n = len(values)
+    picks = np.searchsorted(np.cumsum(weights), (np.arange(n) + 0.5) / n * weights.sum())
+    lo, hi = np.asarray(az.hdi(values[np.minimum(picks, n - 1)], prob=ci_prob), dtype=np.float64)
+    return float(lo), float(hi)
+
+
 def probability_draws(
     draws: OutcomeDraws, observed_displacement_mm: ArrayLike, n_subjects: ArrayLike | None
 ) -> FloatArray:
@@ -194,18 +220,19 @@ def predict_good_outcome(
     err_var = peak_sigma_mm(np.array([float(n_subjects)])) ** 2
     latent, var = latent_given_observed(draws, d_obs, err_var)
     prob = _expected_logistic(draws.alpha, draws.beta / draws.unit_mm, latent, var)
-    lo, hi = np.asarray(az.hdi(prob, prob=ci_prob), dtype=np.float64)
+    w = peak_weights(draws, d_obs, err_var)
+    lo, hi = weighted_hdi(prob, w, ci_prob)
     note = BETWEEN_GROUPS_NOTE
     if days is not None and days <= CHRONIC_DAYS:
         note += f" The scan is at day {days:g}, before the chronic stage the model was fitted on."
     return OutcomePrediction(
-        probability=float(prob.mean()),
-        hdi_low=float(lo),
-        hdi_high=float(hi),
+        probability=float(w @ prob),
+        hdi_low=lo,
+        hdi_high=hi,
         ci_prob=ci_prob,
         n_subjects=float(n_subjects),
-        observed_displacement_mm=float(d_obs.mean()),
-        latent_displacement_mm=float(latent.mean()),
+        observed_displacement_mm=float(d_obs.mean()),  # from the healthy mean the data give
+        latent_displacement_mm=float(w @ latent),
         note=note,
     )
 
@@ -227,9 +254,14 @@ def outcome_curve(
     frames = []
     for name, n in ((LATENT_CURVE, None), (observed_curve_name(1), 1.0)):
         prob = probability_draws(draws, grid, n)
-        bands = np.asarray([az.hdi(row, prob=ci_prob) for row in prob], dtype=np.float64)
+        if n is None:  # the fitted association itself: every draw counts alike
+            w = np.full(prob.shape, 1.0 / prob.shape[1])
+        else:  # what predict_good_outcome gives for a peak observed at this displacement
+            w = peak_weights(draws, grid[:, None], peak_sigma_mm(np.array([n])) ** 2)
+        bands = np.asarray([weighted_hdi(p, wi, ci_prob) for p, wi in zip(prob, w, strict=True)],
+                           dtype=np.float64)  # fmt: skip
         frames.append(pd.DataFrame({
-            "curve": name, "displacement_mm": grid, "probability": prob.mean(axis=1),
+            "curve": name, "displacement_mm": grid, "probability": (w * prob).sum(axis=1),
             "hdi_low": bands[:, 0], "hdi_high": bands[:, 1],
         }))  # fmt: skip
     return pd.concat(frames, ignore_index=True)

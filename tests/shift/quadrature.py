@@ -22,8 +22,14 @@ def peak_sigma_mm(n: float) -> float:
     return math.sqrt(u_t**2 + u_s**2 / n)
 
 
-def p_good_by_quadrature(posterior: Any, prior_config: str, z_obs: float, n: float) -> np.ndarray:
-    """P(good | observed z) for every (chain, draw), from a ``posterior`` group of a shift fit."""
+def p_good_by_quadrature(
+    posterior: Any, prior_config: str, z_obs: float, n: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (chain, draw) of a shift fit's ``posterior``: P(good | observed z) and the weight.
+
+    The weight is the observed peak's marginal likelihood under the draw, ∫ prior · likelihood;
+    the posterior predictive probability is Σ weight · P / Σ weight.
+    """
     unit = float(json.loads(prior_config)["beta_unit_mm"])
     sigma = peak_sigma_mm(n)
     out = []
@@ -50,5 +56,24 @@ def p_good_by_quadrature(posterior: Any, prior_config: str, z_obs: float, n: flo
             lo, hi = centre - 12 * spread, centre + 12 * spread
             num = integrate.quad(good, lo, hi, epsabs=1e-13, limit=200)[0]
             den = integrate.quad(weight, lo, hi, epsabs=1e-13, limit=200)[0]
-            out.append(num / den)
-    return np.asarray(out)
+            out.append((num / den, den))
+    p, w = np.asarray(out).T
+    return p, w / w.sum()
+
+
+def shortest_interval(values: np.ndarray, weights: np.ndarray, mass: float) -> tuple[float, float]:
+    """The shortest [low, high] between draw values holding ≥ ``mass`` of the weight."""
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    best = (-np.inf, np.inf)
+    for i in range(len(v)):
+        held = np.cumsum(w[i:])
+        j = int(np.searchsorted(held, mass - 1e-12))
+        if i + j < len(v) and v[i + j] - v[i] < best[1] - best[0]:
+            best = (float(v[i]), float(v[i + j]))
+    return best
+
+
+def held(values: np.ndarray, weights: np.ndarray, low: float, high: float) -> float:
+    """Weight of the draws inside [low, high]."""
+    return float(weights[(values >= low) & (values <= high)].sum())

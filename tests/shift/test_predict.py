@@ -17,7 +17,7 @@ from scipy import integrate, stats
 
 from biomark.errors import InputError
 from biomark.shift.predict import outcome_curve, predict_good_outcome
-from tests.shift.quadrature import p_good_by_quadrature, peak_sigma_mm
+from tests.shift.quadrature import held, p_good_by_quadrature, peak_sigma_mm, shortest_interval
 
 HEALTHY_Z = 56.0
 
@@ -62,19 +62,22 @@ def _posterior(
     return dt
 
 
-def _by_quadrature(dt: az.InferenceData, z_obs: float, n: float) -> np.ndarray:
+def _by_quadrature(dt: az.InferenceData, z_obs: float, n: float) -> tuple[np.ndarray, np.ndarray]:
     return p_good_by_quadrature(dt["posterior"], dt.attrs["prior_config"], z_obs, n)
 
 
 @pytest.mark.parametrize(("z_obs", "n"), [(46.0, 1.0), (60.0, 1.0), (50.0, 12.0), (41.0, 30.0)])
 def test_prediction_equals_numeric_integration(z_obs: float, n: float) -> None:
     dt = _posterior(np.random.default_rng(11))
-    expected = _by_quadrature(dt, z_obs, n)
+    per_draw, weight = _by_quadrature(dt, z_obs, n)
     pred = predict_good_outcome(dt, [-38.0, -22.0, z_obs], n_subjects=n)
-    assert pred.probability == pytest.approx(expected.mean(), abs=1e-7)
-    lo, hi = az.hdi(expected, prob=0.95)
-    assert pred.hdi_low == pytest.approx(lo, abs=1e-7)
-    assert pred.hdi_high == pytest.approx(hi, abs=1e-7)
+    # the posterior predictive: draws weighted by how likely each makes the observed peak
+    assert pred.probability == pytest.approx(weight @ per_draw, abs=1e-7)
+    assert abs(pred.probability - per_draw.mean()) > 1e-4  # the weights matter here
+    # the interval holds ≈ 95 % of the weight (60 draws: each ≈ 1/60) and is near-shortest
+    assert held(per_draw, weight, pred.hdi_low, pred.hdi_high) >= 0.93
+    lo, hi = shortest_interval(per_draw, weight, 0.97)
+    assert pred.hdi_high - pred.hdi_low <= hi - lo + 1e-12
     assert pred.n_subjects == n
     mu_z = dt["posterior"]["mu_mm"].sel(axis="z").values.mean()
     assert pred.observed_displacement_mm == pytest.approx(mu_z - z_obs)
