@@ -18,6 +18,10 @@ Replicates: 20,000 peaks, 2,000 per decile, so a decile's observed frequency has
 is ≈ 0.03, so a slope of 1.25 (or 0.75) fails with ≥ 80 % power. The negative control — the
 logistic evaluated at the observed displacement, as biomark did before it allowed for the
 peak's error — must fail the same criteria.
+
+Measured (2 chains × 1,000 draws, 2026-12-03, ≈ 220 s): worst decile 0.431 predicted → 0.412
+observed (0.019), slope 1.015. Before each draw was weighted by the new peak's likelihood the
+same run gave 0.045 and 1.126.
 """
 
 from __future__ import annotations
