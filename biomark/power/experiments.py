@@ -142,14 +142,19 @@ class SimulatedExperiments:
                 "space": "MNI",
                 "group": np.where(shifted, "stroke", "healthy"),
                 "days_post_stroke": np.where(shifted, CHRONIC_DAYS, np.nan),
-                "lesion_side": np.where(shifted, "left", None),
-                "lesion_location": np.where(shifted, "subcortical", None),
+                "lesion_side": _only(shifted, "left"),
+                "lesion_location": _only(shifted, "subcortical"),
                 "task": "active",
-                "time_group": np.where(shifted, "chronic", None),
+                "time_group": _only(shifted, "chronic"),
                 "outcome": None,
             }
         )
         return Dataset(exps, self.foci[["experiment_id", "x", "y", "z"]].copy(), "simulated")
+
+
+def _only(where: BoolArray, value: str) -> list[str | None]:
+    """``value`` where ``where`` holds, else ``None`` (patients-only columns)."""
+    return [value if w else None for w in where]
 
 
 def _true_peaks(design: ExperimentDesign, rng: np.random.Generator, n_rep: int) -> FloatArray:
