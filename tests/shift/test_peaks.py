@@ -46,7 +46,7 @@ def test_roi_peaks_centroid_counts_and_missing():
         {"experiment_id": "m", "x": 0, "y": 0, "z": 0},
     ]
     ds = prepare(make_dataset(exps, foci)).dataset
-    out = roi_peaks(ds, _box_mask((-40, -24, 50), (-30, -16, 60)), "mi")
+    out = roi_peaks(ds, _box_mask((-40, -24, 50), (-30, -16, 60)), "mi", rule="nearest-centroid")
     p = out.peaks.set_index("experiment_id")
     # centroid of (-38,-22,56) and (-34,-20,52) by hand
     assert p.loc["h", ["x", "y", "z"]].tolist() == pytest.approx([-36, -21, 54])
@@ -84,9 +84,9 @@ def test_tolerance_admits_the_nearest_foci_only():
     ]
     ds = prepare(make_dataset(exps, foci)).dataset
     mask = _box_mask((-40, -24, 50), (-30, -16, 60))
-    strict = roi_peaks(ds, mask, "mi")
+    strict = roi_peaks(ds, mask, "mi", rule="nearest-centroid")
     assert sorted(strict.missing["experiment_id"]) == ["far", "near"]
-    loose = roi_peaks(ds, mask, "mi", tolerance_mm=6.0)
+    loose = roi_peaks(ds, mask, "mi", tolerance_mm=6.0, rule="nearest-centroid")
     p = loose.peaks.set_index("experiment_id")
     assert p.loc["in", ["x", "y", "z"]].tolist() == pytest.approx([-36, -20, 56])
     assert p.loc["near", ["x", "y", "z"]].tolist() == pytest.approx([-28, -20, 54])
@@ -94,3 +94,67 @@ def test_tolerance_admits_the_nearest_foci_only():
     assert loose.missing["experiment_id"].tolist() == ["far"]
     with pytest.raises(ValueError):
         roi_peaks(ds, mask, "mi", tolerance_mm=-1.0)
+
+
+def test_roi_likelihood_is_the_mask_blurred_by_the_peak_sd():
+    from scipy.stats import norm
+
+    from biomark.shift.peaks import roi_likelihood
+
+    # a slab 40 mm thick in z (voxel centres z = 40..80), unbounded in x and y within the grid:
+    # the blur is 1-D, Φ((80 + 1 - z)/σ) - Φ((40 - 1 - z)/σ) up to the 2 mm sampling
+    mask = np.zeros(MNI152_2MM.shape, dtype=bool)
+    lo, hi = mm_to_ijk(np.array([[0.0, 0.0, 40.0], [0.0, 0.0, 80.0]]))[:, 2]
+    mask[:, :, lo : hi + 1] = True
+    z = np.array([60.0, 80.0, 84.0, 90.0])
+    xyz = np.c_[np.zeros(4), np.zeros(4), z]
+    sigma = np.full(4, 4.0)
+    got = roi_likelihood(xyz, sigma, mask)
+    expected = norm.cdf((81.0 - z) / 4.0) - norm.cdf((39.0 - z) / 4.0)
+    assert got == pytest.approx(expected, abs=0.01)
+    assert roi_likelihood(np.array([[0.0, 0.0, 60.0]]), np.array([4.0]), mask * False)[0] == 0.0
+
+
+def _planted(mi_z_healthy, mi_z_shifted, neighbour):
+    """Two healthy and two chronic experiments; each has its MI focus deep in the ROI box and one
+    neighbour focus in the box's dorsal-anterior-medial corner (inside the ROI)."""
+    exps, foci = [], []
+    for k, (group, z) in enumerate(
+        [("healthy", mi_z_healthy)] * 2 + [("chronic", mi_z_shifted)] * 2
+    ):
+        eid = f"{group}{k}"
+        row = {"experiment_id": eid, "group": "healthy", "n": 12, "space": "MNI"}
+        if group == "chronic":
+            row.update(group="stroke", days_post_stroke=200, lesion_side="left")
+        exps.append(row)
+        foci.append({"experiment_id": eid, "x": -36 + (k % 2) * 2, "y": -20, "z": z})
+        foci.append({"experiment_id": eid, **dict(zip("xyz", neighbour, strict=True))})
+    return prepare(make_dataset(exps, foci)).dataset
+
+
+def test_neighbour_in_the_roi_biases_the_centroid_not_the_likeliest():
+    # ROI box x -44..-28, y -26..-14, z 42..62; MI foci at z 56 (healthy) and 50 (chronic),
+    # 6 mm apart; a PMd-like focus at (-28, -14, 62), the box's corner, in every experiment
+    mask = _box_mask((-44, -26, 42), (-28, -14, 62))
+    ds = _planted(56, 50, (-28, -14, 62))
+
+    def shift(rule):
+        p = roi_peaks(ds, mask, "mi", tolerance_mm=6.0, rule=rule).peaks
+        return p.groupby("group")["z"].mean()["healthy"] - p.groupby("group")["z"].mean()["chronic"]
+
+    # centroid: healthy (56 + 62) / 2 = 59, chronic (50 + 62) / 2 = 56 → 3 mm, half the truth
+    assert shift("nearest-centroid") == pytest.approx(3.0)
+    # the corner is far less likely to hold an ROI peak than the box's middle → the MI focus
+    assert shift("likeliest") == pytest.approx(6.0)
+    found = roi_peaks(ds, mask, "mi", tolerance_mm=6.0)
+    assert (found.peaks["n_maxima"] == 2).all() and len(found.maxima) == 8
+
+
+def test_likeliest_takes_one_focus_even_outside_and_checks_its_rule():
+    mask = _box_mask((-44, -26, 42), (-28, -14, 62))
+    ds = _planted(36, 38, (-36, -20, 30))  # all foci below the box: 4-6 mm and 12 mm away
+    p = roi_peaks(ds, mask, "mi", tolerance_mm=6.0).peaks.set_index("experiment_id")
+    # the MI foci (4 and 6 mm below the box) are the only candidates; the 12 mm one is not
+    assert p["z"].tolist() == [36, 36, 38, 38]
+    with pytest.raises(ValueError):
+        roi_peaks(ds, mask, "mi", rule="centroid")  # type: ignore[arg-type]
