@@ -153,7 +153,9 @@ def test_neighbour_in_the_roi_biases_the_centroid_not_the_likeliest():
 def test_likeliest_takes_one_focus_even_outside_and_checks_its_rule():
     mask = _box_mask((-44, -26, 42), (-28, -14, 62))
     ds = _planted(36, 38, (-36, -20, 30))  # all foci below the box: 4-6 mm and 12 mm away
-    p = roi_peaks(ds, mask, "mi", tolerance_mm=6.0).peaks.set_index("experiment_id")
+    p = roi_peaks(ds, mask, "mi", tolerance_mm=6.0, rule="likeliest").peaks.set_index(
+        "experiment_id"
+    )
     # the MI foci (4 and 6 mm below the box) are the only candidates; the 12 mm one is not
     assert p["z"].tolist() == [36, 36, 38, 38]
     with pytest.raises(ValueError):
