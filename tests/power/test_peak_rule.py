@@ -65,9 +65,9 @@ def test_bias_study_table_shape(mi_mask):
 
 # The target of SCIENCE.md §7, fixed before the run: |bias| ≤ 10 % of the planted shift and 95 %
 # CI coverage in [0.88, 0.99]. Measured with 600 replicates (benchmarks/peak_rule_study.py):
-# the default rule meets it with the MI focus alone and misses the bias target as soon as PMd or
-# SI foci are present (-21 % to -40 %), so those cases are strict xfails: they flag the day a
-# rule passes them.
+# the default centroid rule meets it with the MI focus alone and misses the bias target as soon
+# as PMd or SI foci are present (-19 % to -43 %), so those cases are strict xfails: they flag the
+# day a rule passes them.
 _NEIGHBOUR_MISS = pytest.mark.xfail(strict=True, reason="neighbour foci bias every ROI rule")
 
 
@@ -77,14 +77,14 @@ _NEIGHBOUR_MISS = pytest.mark.xfail(strict=True, reason="neighbour foci bias eve
     [("MI only", 3.0), ("MI only", 6.0)]
     + [pytest.param(s, 6.0, marks=_NEIGHBOUR_MISS) for s in ("+ PMd", "+ SI", "real rates")],
 )
-def test_default_rule_bias_and_coverage(mi_mask, scenario, planted):
+def test_rule_bias_and_coverage(mi_mask, scenario, planted):
     """600 replicates: the MC SE of the mean recovered shift is ≈ 0.085 mm, so the test detects
     a bias of (1.96 + 0.84) · 0.085 ≈ 0.24 mm (8 % of 3 mm, 4 % of 6 mm) with ≥ 80 % power, and a
     true bias beyond the 10 % limit by more than 0.84 · 0.085 ≈ 0.07 mm fails it with ≥ 80 %
     probability. Coverage's MC SE is ≈ 0.009.
     """
     row = bias_study(mi_mask, np.random.default_rng(20261203), 600, scenarios=(scenario,),
-                     shifts_mm=(planted,), rules=("likeliest",)).iloc[0]  # fmt: skip
+                     shifts_mm=(planted,), rules=("nearest-centroid",)).iloc[0]  # fmt: skip
     print(f"\n{scenario} {planted} mm: mean {row.mean_mm:.2f}, bias {row.bias_pct:+.1f} %, "
           f"coverage {row.coverage:.3f}, MC SE {row.mc_se_mm:.3f}")  # fmt: skip
     assert abs(row.bias_pct) <= 10.0
