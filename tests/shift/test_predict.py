@@ -22,6 +22,16 @@ from tests.shift.quadrature import held, p_good_by_quadrature, peak_sigma_mm, sh
 HEALTHY_Z = 56.0
 
 
+def _as_fit(post: dict[str, np.ndarray], contrasts: tuple[str, ...]) -> az.InferenceData:
+    """Posterior arrays as a shift fit (one chain), β per 5 mm."""
+    dims = {"shift": ["contrast", "axis"], "mu_mm": ["axis"], "tau_cohort": ["axis"],
+            "tau_experiment": ["axis"]}  # fmt: skip
+    coords = {"contrast": list(contrasts), "axis": ["x", "y", "z"]}
+    dt = az.from_dict({"posterior": post}, coords=coords, dims=dims)
+    dt.attrs["prior_config"] = json.dumps({"beta_unit_mm": 5.0})
+    return dt
+
+
 def _posterior(
     rng: np.random.Generator,
     draws: int = 60,
@@ -48,18 +58,7 @@ def _posterior(
     if outcome:
         post["alpha"] = rng.normal(0.2, 0.5, (1, draws))
         post["beta"] = rng.normal(math.log(3.0), 0.4, (1, draws))
-    dt = az.from_dict(
-        {"posterior": post},
-        coords={"contrast": list(contrasts), "axis": ["x", "y", "z"]},
-        dims={
-            "shift": ["contrast", "axis"],
-            "mu_mm": ["axis"],
-            "tau_cohort": ["axis"],
-            "tau_experiment": ["axis"],
-        },
-    )
-    dt.attrs["prior_config"] = json.dumps({"beta_unit_mm": 5.0})
-    return dt
+    return _as_fit(post, contrasts)
 
 
 def _by_quadrature(dt: az.InferenceData, z_obs: float, n: float) -> tuple[np.ndarray, np.ndarray]:
@@ -94,18 +93,7 @@ def _fixed(alpha: float, beta: float, chronic_shift_z: float, tau: float) -> az.
         "alpha": np.full((1, draws), alpha),
         "beta": np.full((1, draws), beta),
     }
-    dt = az.from_dict(
-        {"posterior": post},
-        coords={"contrast": ["acute", "chronic"], "axis": ["x", "y", "z"]},
-        dims={
-            "shift": ["contrast", "axis"],
-            "mu_mm": ["axis"],
-            "tau_cohort": ["axis"],
-            "tau_experiment": ["axis"],
-        },
-    )
-    dt.attrs["prior_config"] = json.dumps({"beta_unit_mm": 5.0})
-    return dt
+    return _as_fit(post, ("acute", "chronic"))
 
 
 def test_single_patient_prediction_is_flatter_than_the_latent_curve() -> None:
