@@ -85,8 +85,8 @@ def run_report(
                 progress("Peak-shift models", len(rois), len(rois))
     if not fam.analyses and not fam.shifts:
         reasons = "; ".join(f"{what}: {why}" for what, why in fam.skipped)
-        raise InputError(f"the data support none of family '{family}''s analyses ({reasons})",
-                         source=source)  # fmt: skip
+        raise InputError(f"the data support none of the analyses of family '{family}' "
+                         f"({reasons})", source=source)  # fmt: skip
     simulated = data is None or _is_embedded(source)
     context = build_context(fam, family, simulated, config, run, source, raw.checksum(),
                             sampler=sampler or SamplerConfig(), power=power,

@@ -197,3 +197,22 @@ def test_welch_is_given_where_a_bayesian_interval_reaches_zero(report):
             else:
                 assert said not in whole, said
     assert reaching >= 1  # the tiny fit's chronic MI interval reaches 0 on these data
+
+
+def test_a_family_with_nothing_to_show_is_one_line(tmp_path):
+    from biomark.io.datasets import save_dataset
+    from biomark.pipeline.data import load
+
+    ds = load(None)
+    e = ds.experiments
+    save_dataset(ds.subset(e.loc[e["group"].eq("healthy"), "experiment_id"].astype(str), "h"),
+                 tmp_path / "d")  # fmt: skip
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["report", "--family", "time", "--data", str(tmp_path / "d"), *TINY, "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert "none of the analyses of family 'time'" in line and "ALE needs at least 2" in line
+    assert not out.exists()
