@@ -21,7 +21,6 @@ probabilities under those weights (parameter uncertainty), taken over a systemat
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from biomark.errors import InputError
 from biomark.shift.contract import AXES, BETWEEN_GROUPS_NOTE, LATENT_CURVE, peak_sigma_mm
+from biomark.shift.summary import beta_unit_mm
 
 CHRONIC_DAYS: Final = 90.0
 # 40 Gauss–Hermite nodes integrate a logistic against a normal of any width met here to < 1e-10.
@@ -85,13 +85,12 @@ def outcome_draws(idata: xr.DataTree) -> OutcomeDraws:
     if "chronic" not in post["shift"]["contrast"].values:
         raise InputError("this shift model has no chronic-group shift; cannot predict outcome")
     stack = post.stack(sample=("chain", "draw"))
-    unit = json.loads(str(idata.attrs.get("prior_config", "{}"))).get("beta_unit_mm", 5.0)
     tau_c = stack["tau_cohort"].sel(axis="z").values
     tau_e = stack["tau_experiment"].sel(axis="z").values
     return OutcomeDraws(
         alpha=np.asarray(stack["alpha"].values, dtype=np.float64),
         beta=np.asarray(stack["beta"].values, dtype=np.float64),
-        unit_mm=float(unit),
+        unit_mm=beta_unit_mm(idata),
         mu_z_mm=np.asarray(stack["mu_mm"].sel(axis="z").values, dtype=np.float64),
         chronic_displacement_mm=-np.asarray(
             stack["shift"].sel(contrast="chronic", axis="z").values, dtype=np.float64

@@ -161,6 +161,11 @@ def _no_shift_reference(shift_draws: np.ndarray) -> tuple[float, float]:
     return float(median), float(q95)
 
 
+def beta_unit_mm(idata: xr.DataTree) -> float:
+    """The displacement (mm) that one unit of the fit's outcome slope β stands for."""
+    return float(json.loads(str(idata.attrs.get("prior_config", "{}"))).get("beta_unit_mm", 5.0))
+
+
 def outcome_table(idata: xr.DataTree, ci_prob: float = CI_PROB) -> pd.DataFrame:
     """Odds ratio of good outcome per ``beta_unit_mm`` of ventral MI displacement (one row).
 
@@ -171,7 +176,7 @@ def outcome_table(idata: xr.DataTree, ci_prob: float = CI_PROB) -> pd.DataFrame:
     """
     if "beta" not in _posterior(idata).data_vars:
         return pd.DataFrame()
-    unit = json.loads(str(idata.attrs.get("prior_config", "{}"))).get("beta_unit_mm", 5.0)
+    unit = beta_unit_mm(idata)
     beta = _draws(idata, "beta").values
     beta_lo, beta_hi = _hdi(beta, ci_prob)
     median = float(np.median(beta))
