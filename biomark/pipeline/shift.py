@@ -312,23 +312,21 @@ def predict(
 ) -> Any:  # fmt: skip
     """Probability of good outcome for a new MI peak (fits the MI model if needed).
 
-    Bad input (a peak outside the brain mask, ``n_subjects`` < 1, a posterior without an outcome
-    part) is raised before any fit.
+    Bad input (a peak outside the brain mask or otherwise unpredictable, ``n_subjects`` < 1, a
+    posterior without an outcome part) is raised before any fit.
     """
     from biomark.io.images import load_mask
     from biomark.shift.peaks import foci_in_mask
-    from biomark.shift.predict import outcome_draws, predict_good_outcome
+    from biomark.shift.predict import check_new_peak, outcome_draws, predict_good_outcome
 
     xyz = np.asarray(mi_peak, dtype=np.float64)
+    check_new_peak(xyz, mi_peak, n_subjects, days)
     mask, grid = load_mask()
-    if np.isfinite(xyz).all() and not foci_in_mask(xyz[None, :], mask, grid)[0]:
+    if not foci_in_mask(xyz[None, :], mask, grid)[0]:
         raise InputError(
             f"peak ({xyz[0]:g}, {xyz[1]:g}, {xyz[2]:g}) mm lies outside the MNI brain mask; "
             "expected an MNI coordinate inside the brain", record="--mi-peak",
         )  # fmt: skip
-    if not n_subjects >= 1:
-        raise InputError(f"--n (subjects behind the peak) must be ≥ 1, got {n_subjects:g}",
-                         record="--n")  # fmt: skip
     if posterior is not None:
         idata = _read_posterior(posterior)
         try:

@@ -168,7 +168,8 @@ def probability_draws(
     return _expected_logistic(draws.alpha, slope, mean, var)
 
 
-def _check_peak(xyz: FloatArray, given: object, n_subjects: float, days: float | None) -> None:
+def check_new_peak(xyz: FloatArray, given: object, n_subjects: float, days: float | None) -> None:
+    """Raise :class:`InputError` unless the new peak, its N and its day can be predicted for."""
     if xyz.shape != (3,) or not np.isfinite(xyz).all():
         raise InputError(f"expected 3 finite coordinates (x, y, z) in mm, got {given!r}")
     if xyz[0] > 0:
@@ -212,7 +213,7 @@ def predict_good_outcome(
         peak, ``n_subjects`` < 1, or negative ``days``.
     """
     xyz = np.asarray(mi_peak_xyz, dtype=np.float64)
-    _check_peak(xyz, mi_peak_xyz, float(n_subjects), days)
+    check_new_peak(xyz, mi_peak_xyz, float(n_subjects), days)
     draws = outcome_draws(idata)
     # d_obs differs between draws through μ_z: each draw is evaluated at its own d_obs
     d_obs = draws.mu_z_mm - xyz[AXES.index("z")]
