@@ -22,8 +22,9 @@ from biomark.report.context import (
     table,
 )
 from biomark.report.filters import fmt_ci, fmt_num, fmt_p, fmt_prob, fmt_ratio
-from biomark.shift.contract import BETWEEN_GROUPS_NOTE, LATENT_CURVE
+from biomark.shift.contract import BETWEEN_GROUPS_NOTE, LATENT_CURVE, peak_sigma_mm
 
+_SINGLE_PEAK_SIGMA_MM = float(peak_sigma_mm(np.array([1.0]))[0])
 _CONTRAST_WORDS = {
     "acute": "acute patients",
     "chronic": "chronic patients",
@@ -114,8 +115,8 @@ def _outcome_figure(curve: pd.DataFrame) -> dict[str, str] | None:
                   caption="Posterior mean and 95 % HDI. Solid: along the latent (error-free) "
                   "displacement of a group's peak, the axis the association was learned on. "
                   "Dashed: for the observed peak of one patient (N = 1), whose own "
-                  "localisation error (about 8 mm per axis) is integrated, so the curve is "
-                  "flatter.")  # fmt: skip
+                  f"localisation error (about {_SINGLE_PEAK_SIGMA_MM:.0f} mm per axis) is "
+                  "integrated, so the curve is flatter.")  # fmt: skip
 
 
 def _outcome(roi: str, outcome: pd.DataFrame, curve: pd.DataFrame) -> dict[str, Any] | None:
@@ -219,7 +220,8 @@ def shift_section(
         "outcome": _outcome(roi, outcome, curve),
         "diagnostics": diagnostics_block(diagnostics_rows, divergences),
         "sensitivity": sens,
-        "notes": [*notes, *welch_notes(comparison, main_axis), euclidean_note(bayes)],
+        "notes": [n for n in (*notes, *welch_notes(comparison, main_axis),
+                              euclidean_note(bayes)) if n],
     }  # fmt: skip
 
 
