@@ -18,7 +18,7 @@ Generative model per experiment ``e`` with ``N_e`` subjects (MNI mm, lesion on t
 * ``n_background`` foci uniform in the brain ellipsoid of the embedded-data generator;
 * foci are rounded to whole mm, as tables report them.
 
-Neighbour rates and positions (:data:`PMD`, :data:`SI`) were measured in the real healthy motor
+Neighbour rates and positions (:mod:`biomark.shift.neighbours`) were measured in the real motor
 tables (``data/real/healthy_motor_coordinates.tsv``, Neurosynth rows where a paper is in both
 sources, Talairach rows converted to MNI). Of 329 tables, 176 report a focus within 6 mm of the
 left MI ROI (Jülich BA4a ∪ BA4p maximum-probability map, x ≤ −20 mm); among those 55 % also
@@ -32,7 +32,7 @@ the mean and SD of those 205 PMd and 212 SI foci. ``benchmarks/peak_rule_study.p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -40,6 +40,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from biomark.shift.contract import peak_sigma_mm
+from biomark.shift.neighbours import NeighbourRegion
 from biomark.simulate_design import NOISE_ELLIPSOID_MM, REGIONS
 from biomark.studies import Dataset
 
@@ -48,38 +49,6 @@ BoolArray = NDArray[np.bool_]
 
 #: Days after stroke of simulated patients: chronic (> 90 d) in :func:`biomark.rules.time_group`.
 CHRONIC_DAYS: Final = 200.0
-
-
-@dataclass(frozen=True, slots=True)
-class NeighbourRegion:
-    """A region whose foci appear beside MI in motor contrasts.
-
-    Attributes
-    ----------
-    name
-        Label stored in the foci table's ``origin`` column.
-    centre_mm, sd_mm
-        Mean and per-axis SD (mm) of its reported foci.
-    rate
-        Probability that an experiment reports the region at all.
-    extra_foci
-        Mean number of further foci (Poisson) when it does.
-    """
-
-    name: str
-    centre_mm: tuple[float, float, float]
-    sd_mm: tuple[float, float, float]
-    rate: float
-    extra_foci: float
-
-    def always_once(self) -> NeighbourRegion:
-        """The region reported by every experiment, by one focus (the scenario tables)."""
-        return replace(self, rate=1.0, extra_foci=0.0)
-
-
-# Measured in the real healthy motor tables (module notes): 205 PMd and 212 SI foci.
-PMD: Final = NeighbourRegion("PMd", (-32.4, -12.5, 58.4), (8.3, 7.3, 6.3), 0.55, 1.11)
-SI: Final = NeighbourRegion("SI", (-41.6, -29.3, 52.8), (7.7, 7.9, 7.6), 0.56, 1.16)
 
 
 @dataclass(frozen=True, slots=True)

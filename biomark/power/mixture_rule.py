@@ -3,7 +3,7 @@
 Per experiment, the candidates are its foci within the ROI tolerance (as for
 :func:`biomark.shift.peaks.roi_peaks`). One of them is taken to be the MI focus, distributed
 N(μ_g, (σ(N)² + τ²) I) around its group's centre μ_g; the others come from the neighbour regions
-(:data:`biomark.power.experiments.PMD`, :data:`~biomark.power.experiments.SI`, at their real
+(:data:`biomark.shift.neighbours.PMD`, :data:`~biomark.shift.neighbours.SI`, at their real
 rates) or a flat background. The peak is the candidate of highest likelihood ratio MI : neighbour;
 μ_g is re-estimated from the chosen peaks until they no longer change (hard EM). An experiment
 whose best candidate is less likely than "its MI focus lies beyond the tolerance" (prior
@@ -26,29 +26,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from biomark.power.experiments import PMD, SI, NeighbourRegion
 from biomark.shift.contract import peak_sigma_mm
+from biomark.shift.neighbours import neighbour_density
 from biomark.shift.peaks import distance_to_mask_mm, shift_group
 from biomark.space import MNI152_2MM, Grid
 from biomark.studies import Dataset
 
 FloatArray = NDArray[np.float64]
 
-# 15 background foci in the embedded generator's brain ellipsoid (semi-axes 52, 68, 40 mm)
-BACKGROUND_DENSITY_PER_MM3: Final = 15.0 / (4.0 / 3.0 * math.pi * 52.0 * 68.0 * 40.0)
 TAU_MM: Final = 2.0 * math.sqrt(2.0)  # the simulation's cohort and experiment spreads, 2 mm each
 P_OUTSIDE: Final = 0.07  # MI foci beyond 6 mm of the ROI in the MI-only simulations
-
-
-def _density(xyz: FloatArray, regions: tuple[NeighbourRegion, ...]) -> FloatArray:
-    """Expected neighbour foci per mm³ at each point: Gaussian regions plus the background."""
-    out = np.full(len(xyz), BACKGROUND_DENSITY_PER_MM3)
-    for r in regions:
-        sd = np.asarray(r.sd_mm)
-        u = (xyz - np.asarray(r.centre_mm)) / sd
-        norm = (2.0 * math.pi) ** 1.5 * float(np.prod(sd))
-        out += r.rate * (1.0 + r.extra_foci) * np.exp(-0.5 * (u**2).sum(axis=1)) / norm
-    return out
 
 
 def mixture_peaks(
@@ -72,7 +59,7 @@ def mixture_peaks(
     key = pd.factorize(np.asarray(labels))[0]
     n_exp, n_key = len(ids), int(key.max()) + 1
     s2 = peak_sigma_mm(exps.loc[ids, "n"].to_numpy(dtype=np.float64))[code] ** 2 + TAU_MM**2
-    q = _density(xyz, (PMD, SI))
+    q = neighbour_density(xyz)
     count = np.bincount(code, minlength=n_exp)
     peak = np.stack([np.bincount(code, xyz[:, k], n_exp) / count for k in range(3)], axis=1)
     keep = np.ones(n_exp, dtype=bool)

@@ -25,8 +25,9 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from biomark.power.experiments import PMD, SI, ExperimentDesign, simulate_experiments
+from biomark.power.experiments import ExperimentDesign, simulate_experiments
 from biomark.power.mixture_rule import mixture_peaks
+from biomark.shift.neighbours import PMD, SI
 from biomark.shift.peaks import PEAK_RULES, PeakRule, roi_peaks
 from biomark.space import MNI152_2MM, Grid
 

@@ -124,7 +124,8 @@ def hdi(draws: FloatArray, prob: float) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def _quiet_pymc() -> Iterator[None]:
+def quiet_pymc() -> Iterator[None]:
+    """PyMC's narration and warnings off, for many small fits judged by their scores."""
     logger = logging.getLogger("pymc")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -186,7 +187,7 @@ def fit_bayes(
     sampler = SamplerConfig(chains=design.chains, draws=design.draws, tune=design.tune, cores=1)
     out = []
     start = time.perf_counter()
-    with _quiet_pymc():
+    with quiet_pymc():
         model = build_shift_model(
             peaks_table(design, peaks_mm[0]),
             roi="MI",

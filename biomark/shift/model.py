@@ -44,6 +44,7 @@ import pymc as pm
 
 from biomark.config import PriorConfig
 from biomark.errors import InputError
+from biomark.shift.candidates import RoiCandidates
 from biomark.shift.contract import (
     AXES,
     CONTRASTS,
@@ -53,6 +54,7 @@ from biomark.shift.contract import (
     validate_peaks,
     xyz_mm,
 )
+from biomark.shift.mixture import candidate_loglik
 
 METHODS_TEXT = (
     "Peak displacement was also estimated with a Bayesian hierarchical model (PyMC, NUTS): each "
@@ -100,6 +102,7 @@ class ShiftModel:
     contrasts: tuple[str, ...]
     has_outcome: bool
     outcome_groups: tuple[str, ...] = ("chronic",)
+    candidates: RoiCandidates | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ def build_shift_model(
     roi: str = "roi",
     contrasts: tuple[str, ...] = CONTRASTS,
     outcome_groups: tuple[str, ...] = ("chronic",),
+    candidates: RoiCandidates | None = None,
 ) -> ShiftModel:
     """Build the hierarchical peak-displacement model for one ROI (does not sample).
 
@@ -196,6 +200,10 @@ def build_shift_model(
         Shifts vs healthy to report; each needs ≥ 1 experiment.
     outcome_groups
         Time groups whose observed outcomes enter the logistic part (chronic only, as the paper).
+    candidates
+        When given (the same experiments as ``peaks``), each experiment's foci around the ROI
+        enter through the candidate mixture (:mod:`biomark.shift.mixture`) instead of its single
+        ROI peak, and the healthy mean's prior is centred on the ROI's centre.
 
     Returns
     -------
@@ -216,17 +224,21 @@ def build_shift_model(
     has_outcome = bool(outcome_groups) and _usable_outcome(design, roi)
     xyz = xyz_mm(peaks)
     reference = xyz[contrast_masks(peaks)["healthy"]].mean(axis=0)
+    if candidates is not None:
+        candidates = candidates.aligned(peaks["experiment_id"])
+        reference = candidates.centre_mm
     if not has_outcome:
         design = replace(design, outcome_idx=design.outcome_idx[:0], good=design.good[:0])
     coords = {k: v for k, v in design.coords.items() if v or k in ("experiment", "axis")}
     if not has_outcome:
         coords.pop("outcome_experiment", None)
+    if candidates is not None:
+        coords["candidate"] = [str(k) for k in range(candidates.valid.shape[1])]
     with pm.Model(coords=coords) as model:
         fixed, mu_mm = _location_part(design, priors, reference)
-        _observation_part(design, priors, peaks, mu_mm, fixed)
-    return ShiftModel(
-        model, roi, priors, peaks, tuple(contrasts), has_outcome, tuple(outcome_groups)
-    )
+        _observation_part(design, priors, peaks, mu_mm, fixed, candidates)
+    return ShiftModel(model, roi, priors, peaks, tuple(contrasts), has_outcome,
+                      tuple(outcome_groups), candidates)  # fmt: skip
 
 
 def _scale(name: str, priors: PriorConfig) -> Tensor:
@@ -265,6 +277,7 @@ def _observation_part(
     peaks: pd.DataFrame,
     mu_mm: Tensor,
     fixed: Tensor,
+    candidates: RoiCandidates | None,
 ) -> None:
     tau_c = pm.HalfNormal("tau_cohort", _scale("tau_cohort_sd_mm", priors), dims="axis")
     tau_e = pm.HalfNormal("tau_experiment", _scale("tau_experiment_sd_mm", priors), dims="axis")
@@ -292,8 +305,22 @@ def _observation_part(
         mean = mean[idx].set(latent)
         _outcome_part(priors, mu_mm, latent, design.good)
     total_sd = pm.math.sqrt(sigma[:, None] ** 2 + (1.0 - is_explicit[:, None]) * own_var)
+    if candidates is not None:
+        _candidate_part(candidates, mean, total_sd)
+        return
     observed = pm.Data("peak_obs_mm", xyz_mm(peaks), dims=("experiment", "axis"))
     pm.Normal("peak_mm", mu=mean, sigma=total_sd, observed=observed, dims=("experiment", "axis"))
+
+
+def _candidate_part(candidates: RoiCandidates, mean: Tensor, sd: Tensor) -> None:
+    xyz = pm.Data("candidate_xyz_mm", candidates.xyz_mm, dims=("experiment", "candidate", "axis"))
+    valid = pm.Data("candidate_valid", candidates.valid.astype(np.float64),
+                    dims=("experiment", "candidate"))  # fmt: skip
+    log_q = pm.Data("candidate_log_density", candidates.log_density,
+                    dims=("experiment", "candidate"))  # fmt: skip
+    loglik = candidate_loglik(mean, sd, xyz, valid, log_q, candidates.box_lo_mm,
+                              candidates.box_hi_mm, candidates.expected_neighbours)  # fmt: skip
+    pm.Potential("roi_candidates", loglik.sum())
 
 
 def _outcome_part(priors: PriorConfig, mu_mm: Tensor, latent: Tensor, good_obs: np.ndarray) -> None:
@@ -329,11 +356,14 @@ def with_priors(shift_model: ShiftModel, priors: PriorConfig) -> ShiftModel:
     return replace(shift_model, priors=priors)
 
 
-def swap_data(shift_model: ShiftModel, peaks: pd.DataFrame) -> ShiftModel:
+def swap_data(
+    shift_model: ShiftModel, peaks: pd.DataFrame, candidates: RoiCandidates | None = None
+) -> ShiftModel:
     """Put another table of the *same design* into an already built model (no rebuild).
 
     Only the coordinates, sample sizes and outcomes change; experiment ids, groups, lesion types
-    and cohorts must match. Used to refit many simulated datasets with one compiled sampler.
+    and cohorts must match, and a candidate model needs new ``candidates`` of the same width.
+    Used to refit many simulated datasets with one compiled sampler.
 
     Raises
     ------
@@ -356,5 +386,13 @@ def swap_data(shift_model: ShiftModel, peaks: pd.DataFrame) -> ShiftModel:
     if shift_model.has_outcome:
         idx = shift_model.model["outcome_index"].get_value()
         values["good_obs"] = (new["outcome"].to_numpy()[idx] == "good").astype(np.int64)
+    if (candidates is None) != (shift_model.candidates is None):
+        raise InputError("swap_data needs candidates exactly when the model was built with them")
+    if candidates is not None:
+        candidates = candidates.aligned(new["experiment_id"])
+        del values["peak_obs_mm"]  # the candidates are the observations
+        values.update(candidate_xyz_mm=candidates.xyz_mm, reference_mm=candidates.centre_mm,
+                      candidate_valid=candidates.valid.astype(np.float64),
+                      candidate_log_density=candidates.log_density)  # fmt: skip
     pm.set_data(values, model=shift_model.model)
-    return replace(shift_model, peaks=new)
+    return replace(shift_model, peaks=new, candidates=candidates)

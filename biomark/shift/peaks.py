@@ -178,6 +178,26 @@ def shift_group(row: pd.Series) -> str | None:
     return None if tg is None or pd.isna(tg) else str(tg)
 
 
+def peak_row(exp: pd.Series, xyz_mm: NDArray[np.float64], n_maxima: int) -> dict[str, object]:
+    """One ``peaks`` row: experiment ``exp`` (a prepared dataset's row) with its peak at ``xyz``."""
+    outcome = exp.get("outcome")
+    return {
+        "experiment_id": exp["experiment_id"],
+        "study_id": exp["study_id"],
+        "cohort_id": exp["cohort_id"],
+        "group": shift_group(exp),
+        "subcortical": exp.get("lesion_location") == "subcortical",
+        "n": int(exp["n"]),
+        "x": float(xyz_mm[0]),
+        "y": float(xyz_mm[1]),
+        "z": float(xyz_mm[2]),
+        "n_maxima": n_maxima,
+        "cluster_size_mm3": np.nan,
+        "outcome": None if pd.isna(outcome) else outcome,
+        "days_post_stroke": exp.get("days_post_stroke"),
+    }
+
+
 def roi_peaks(
     dataset: Dataset,
     mask: NDArray[np.bool_],
@@ -235,24 +255,8 @@ def roi_peaks(
             continue
         if group is None:
             continue
-        c = centroid.loc[eid]
-        rows.append(
-            {
-                "experiment_id": eid,
-                "study_id": exp["study_id"],
-                "cohort_id": exp["cohort_id"],
-                "group": group,
-                "subcortical": exp.get("lesion_location") == "subcortical",
-                "n": int(exp["n"]),
-                "x": float(c["x"]),
-                "y": float(c["y"]),
-                "z": float(c["z"]),
-                "n_maxima": int(count.loc[eid]),
-                "cluster_size_mm3": np.nan,
-                "outcome": exp.get("outcome") if not pd.isna(exp.get("outcome")) else None,
-                "days_post_stroke": exp.get("days_post_stroke"),
-            }
-        )
+        rows.append(peak_row(exp, centroid.loc[eid].to_numpy(dtype=np.float64),
+                             int(count.loc[eid])))  # fmt: skip
     peaks = pd.DataFrame(rows)
     if not peaks.empty:
         peaks["subcortical"] = peaks["subcortical"].fillna(False).astype(bool)

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biomark.power.experiments import PMD, SI, simulate_experiments
+from biomark.power.experiments import simulate_experiments
 from biomark.power.peak_rule import PAPER_DESIGN, SCENARIOS, bias_study, welch_shifts
+from biomark.shift.neighbours import PMD, SI
 from biomark.shift.peaks import roi_peaks
 
 
