@@ -22,8 +22,9 @@ likeliest focus is slightly less biased, but neither removes the neighbours' pul
 6 mm ventral MI shift is recovered as about 3.6 mm at the real tables' neighbour rates (5.6 mm
 with the MI focus alone). Any rule that picks one focus per experiment from its position alone
 shares this limit: a neighbour's focus that lands in the ribbon looks like an MI focus. The
-default stays the centroid until a rule removes the bias (a mixture over each experiment's
-candidates inside the model): a 1–3 % gain does not justify moving every published number.
+default stays the centroid: a 1–3 % gain does not justify moving every published number. The
+mixture over each experiment's candidates inside the model (:mod:`biomark.shift.candidates`)
+was measured too and is not yet good enough to replace it (README, peak-rule section).
 """
 
 from __future__ import annotations
