@@ -15,7 +15,8 @@ Each candidate carries the log intensity of non-ROI foci at its position
 
 Status: measured, not used by the pipeline. On simulated meta-analyses of the paper's size
 (:mod:`biomark.power.candidate_study`) the mixture's posterior mean recovered a planted 6 mm
-shift as 5.0 mm with the MI focus alone (−17 %, worse than the centroid rule's −8 %), and on the
+shift as 5.0 mm with the MI focus alone (−17 %, worse than the centroid rule's −8 %) and as
+4.5–5.1 mm beside premotor and somatosensory foci (−24 to −15 %; centroid rule −42 %). On the
 embedded dataset, whose experiments also report ventral premotor, SII and parietal foci inside
 the box that the PMd/SI intensity does not describe, its chains settled on different foci
 clusters (R̂ 1.69, 20 divergences). What it lacks is written in the README's peak-rule section.
