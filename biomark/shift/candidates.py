@@ -104,6 +104,23 @@ class RoiCandidates:
                              self.log_density[order], self.box_lo_mm, self.box_hi_mm,
                              self.centre_mm, self.expected_neighbours)  # fmt: skip
 
+    def same_layout(self, other: RoiCandidates) -> bool:
+        """Whether ``other`` has this box and array shape (can replace it in a built model)."""
+        return (
+            np.array_equal(self.box_lo_mm, other.box_lo_mm)
+            and np.array_equal(self.box_hi_mm, other.box_hi_mm)
+            and self.xyz_mm.shape == other.xyz_mm.shape
+        )
+
+    def model_data(self) -> dict[str, np.ndarray]:
+        """The arrays the model holds as ``pm.Data``, by their names there."""
+        return {
+            "candidate_xyz_mm": self.xyz_mm,
+            "candidate_valid": self.valid.astype(np.float64),
+            "candidate_log_density": self.log_density,
+            "reference_mm": self.centre_mm,
+        }
+
     def digest(self) -> bytes:
         """Bytes that change with any candidate (a key for compiled-model caches)."""
         h = hashlib.sha256(repr(self.experiment_ids).encode())
@@ -146,7 +163,8 @@ def roi_candidates(
                 if shift_group(e) is not None}  # fmt: skip
     eids = foci["experiment_id"].astype(str).to_numpy()
     keep = inside & np.isin(eids, list(in_group))
-    order = [str(e) for e in dataset.experiments["experiment_id"] if str(e) in set(eids[keep])]
+    with_any = set(eids[keep])
+    order = [str(e) for e in dataset.experiments["experiment_id"] if str(e) in with_any]
     counts = pd.Series(eids[keep]).value_counts()
     k = int(counts.max()) if len(counts) else 0
     if width is not None:

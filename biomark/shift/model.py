@@ -30,6 +30,8 @@ Outcome (errors-in-variables logistic) for experiments with an observed outcome 
     good[e] ~ Bernoulli(logit⁻¹(α + β · d[e] / unit))          unit = priors.beta_unit_mm (5 mm)
 
 so exp(β) (``odds_ratio``) is the odds ratio of good outcome per 5 mm of ventral displacement.
+
+With ``candidates`` the peaks enter through :mod:`biomark.shift.mixture` (not used by the pipeline).
 """
 
 from __future__ import annotations
@@ -201,9 +203,8 @@ def build_shift_model(
     outcome_groups
         Time groups whose observed outcomes enter the logistic part (chronic only, as the paper).
     candidates
-        When given (the same experiments as ``peaks``), each experiment's foci around the ROI
-        enter through the candidate mixture (:mod:`biomark.shift.mixture`) instead of its single
-        ROI peak, and the healthy mean's prior is centred on the ROI's centre.
+        Each experiment's foci around the ROI (same experiments as ``peaks``): the candidate
+        mixture replaces the single-peak likelihood; μ's prior centres on the ROI's centre.
 
     Returns
     -------
@@ -313,10 +314,11 @@ def _observation_part(
 
 
 def _candidate_part(candidates: RoiCandidates, mean: Tensor, sd: Tensor) -> None:
-    xyz = pm.Data("candidate_xyz_mm", candidates.xyz_mm, dims=("experiment", "candidate", "axis"))
-    valid = pm.Data("candidate_valid", candidates.valid.astype(np.float64),
-                    dims=("experiment", "candidate"))  # fmt: skip
-    log_q = pm.Data("candidate_log_density", candidates.log_density,
+    data = candidates.model_data()
+    xyz = pm.Data("candidate_xyz_mm", data["candidate_xyz_mm"],
+                  dims=("experiment", "candidate", "axis"))  # fmt: skip
+    valid = pm.Data("candidate_valid", data["candidate_valid"], dims=("experiment", "candidate"))
+    log_q = pm.Data("candidate_log_density", data["candidate_log_density"],
                     dims=("experiment", "candidate"))  # fmt: skip
     loglik = candidate_loglik(mean, sd, xyz, valid, log_q, candidates.box_lo_mm,
                               candidates.box_hi_mm, candidates.expected_neighbours)  # fmt: skip
@@ -362,8 +364,8 @@ def swap_data(
     """Put another table of the *same design* into an already built model (no rebuild).
 
     Only the coordinates, sample sizes and outcomes change; experiment ids, groups, lesion types
-    and cohorts must match, and a candidate model needs new ``candidates`` of the same width.
-    Used to refit many simulated datasets with one compiled sampler.
+    and cohorts must match (a candidate model: new ``candidates``, same box and width). Refits
+    many simulated datasets with one compiled sampler.
 
     Raises
     ------
@@ -388,11 +390,11 @@ def swap_data(
         values["good_obs"] = (new["outcome"].to_numpy()[idx] == "good").astype(np.int64)
     if (candidates is None) != (shift_model.candidates is None):
         raise InputError("swap_data needs candidates exactly when the model was built with them")
-    if candidates is not None:
+    if candidates is not None and shift_model.candidates is not None:
+        if not candidates.same_layout(shift_model.candidates):
+            raise InputError("swap_data needs candidates of the same box and width")
         candidates = candidates.aligned(new["experiment_id"])
         del values["peak_obs_mm"]  # the candidates are the observations
-        values.update(candidate_xyz_mm=candidates.xyz_mm, reference_mm=candidates.centre_mm,
-                      candidate_valid=candidates.valid.astype(np.float64),
-                      candidate_log_density=candidates.log_density)  # fmt: skip
+        values.update(candidates.model_data())
     pm.set_data(values, model=shift_model.model)
     return replace(shift_model, peaks=new, candidates=candidates)

@@ -132,3 +132,6 @@ def test_the_model_reads_the_candidates_and_not_the_stand_in_peaks():
     assert logp(point) != pytest.approx(before)
     with pytest.raises(InputError, match="candidates"):
         swap_data(m, moved)
+    wider = roi_candidates(ds, mask, "mi", margin_mm=12.0, width=4)
+    with pytest.raises(InputError, match="same box"):
+        swap_data(m, moved, wider)
