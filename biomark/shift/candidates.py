@@ -47,7 +47,7 @@ from biomark.studies import Dataset
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
-#: Widening of the ROI's bounding box: 2.5 per-axis SDs of a single-subject peak (σ ≈ 4 mm).
+#: Widening of the ROI's bounding box: 2.5 per-axis SDs of a peak from 10 subjects (σ ≈ 4 mm).
 CANDIDATE_MARGIN_MM: Final = 10.0
 
 
