@@ -24,7 +24,6 @@ clusters (R̂ 1.69, 20 divergences). What it lacks is written in the README's pe
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -120,13 +119,6 @@ class RoiCandidates:
             "candidate_log_density": self.log_density,
             "reference_mm": self.centre_mm,
         }
-
-    def digest(self) -> bytes:
-        """Bytes that change with any candidate (a key for compiled-model caches)."""
-        h = hashlib.sha256(repr(self.experiment_ids).encode())
-        for a in (self.xyz_mm, self.valid, self.log_density, self.box_lo_mm, self.box_hi_mm):
-            h.update(np.ascontiguousarray(a).tobytes())
-        return h.digest()
 
 
 def candidate_box(
