@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from biomark.config import SamplerConfig
 from biomark.parallel import chunk_rng
 from biomark.power.experiments import simulate_experiments
-from biomark.power.peak_rule import SCENARIOS, TOLERANCE_MM
+from biomark.power.peak_rule import SCENARIOS, TOLERANCE_MM, summarise
 from biomark.power.shift_power import hdi, quiet_pymc
 from biomark.space import MNI152_2MM, Grid
 
@@ -60,8 +60,9 @@ def run_cell(cell: CandidateCell, mask: NDArray[np.bool_], grid: Grid = MNI152_2
              sampler: SamplerConfig = STUDY_SAMPLER) -> pd.DataFrame:  # fmt: skip
     """Fit ``cell.n_replicates`` simulated meta-analyses; one row of scores per replicate.
 
-    Columns: ``posterior_mean_mm`` (ventral), ``hdi_low``, ``hdi_high``, ``covers``,
-    ``divergences``, ``n_experiments``, ``seconds``.
+    Columns as the Welch rows of :func:`biomark.power.peak_rule.welch_shifts` — ``shift_mm``
+    (posterior mean, ventral), ``ci_low``/``ci_high`` (95 % HDI), ``n_healthy``/``n_chronic``
+    (experiments in the model) — plus ``divergences`` and ``seconds``.
     """
     from biomark.shift.model import build_shift_model, swap_data
     from biomark.shift.sampling import nuts_step, sample_shift_model
@@ -86,30 +87,22 @@ def run_cell(cell: CandidateCell, mask: NDArray[np.bool_], grid: Grid = MNI152_2
             idata = sample_shift_model(model, sampler, rng, posterior_predictive=False, step=step)
             draws = -np.asarray(idata["posterior"]["shift"].sel(contrast=CONTRAST, axis="z"))
             lo, hi = hdi(draws, 0.95)
+            healthy = int((peaks["group"] == "healthy").sum())
             rows.append({
-                "posterior_mean_mm": float(draws.mean()), "hdi_low": lo, "hdi_high": hi,
-                "covers": float(lo <= cell.planted_mm <= hi),
+                "shift_mm": float(draws.mean()), "ci_low": lo, "ci_high": hi,
+                "n_healthy": float(healthy), "n_chronic": float(len(peaks) - healthy),
                 "divergences": float(np.asarray(idata["sample_stats"]["diverging"]).sum()),
-                "n_experiments": float(len(peaks)), "seconds": time.perf_counter() - start,
+                "seconds": time.perf_counter() - start,
             })  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def summarise_cell(cell: CandidateCell, fits: pd.DataFrame) -> dict[str, float | str]:
-    """Mean recovered shift, bias (mm, % of planted), its Monte Carlo SE, HDI coverage."""
-    est = fits["posterior_mean_mm"].to_numpy()
-    cov = float(fits["covers"].mean())
-    planted = cell.planted_mm
+    """The bias-table row of :func:`biomark.power.peak_rule.summarise`, plus divergent fits."""
     return {
         "scenario": cell.scenario,
-        "planted_mm": planted,
+        "planted_mm": cell.planted_mm,
         "rule": "candidate mixture (Bayesian)",
-        "replicates": float(len(est)),
-        "mean_mm": float(est.mean()),
-        "bias_mm": float(est.mean() - planted),
-        "bias_pct": 100.0 * float(est.mean() - planted) / planted if planted else float("nan"),
-        "mc_se_mm": float(est.std(ddof=1) / np.sqrt(len(est))),
-        "coverage": cov,
-        "coverage_mc_se": float(np.sqrt(cov * (1 - cov) / len(est))),
+        **summarise(fits, cell.planted_mm),
         "divergent_fits": float((fits["divergences"] > 0).mean()),
     }
