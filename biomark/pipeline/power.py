@@ -18,9 +18,11 @@ from typing import Any
 
 from biomark.config import RunConfig
 from biomark.errors import InputError
+from biomark.io.atlases import load_atlases
 from biomark.io.images import load_mask
 from biomark.io.outputs import write_json, write_table
 from biomark.pipeline.ale import backend_of, software_versions
+from biomark.pipeline.shift import roi_mask
 from biomark.pipeline.staging import staged_output
 from biomark.power.design import PowerDesign, preset, resize
 from biomark.power.results import CalibrationResult, PowerResult
@@ -95,7 +97,8 @@ def run_power(
     backend = backend_of(run)
     mask, grid = load_mask()
     start = time.perf_counter()
-    result = run_power_study(chosen, mask, grid, run.seed, backend, progress)
+    mi = roi_mask(load_atlases(), "mi")
+    result = run_power_study(chosen, mask, mi, grid, run.seed, backend, progress)
     points: dict[str, tuple[float, float, float, float]] = {}
     if chosen.bayes_replicates:
         row = result.row("bayes_power")

@@ -11,9 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 from biomark.config import AleConfig, RunConfig
+from biomark.io.atlases import load_atlases
 from biomark.io.images import load_mask
 from biomark.pipeline.ale import backend_of
 from biomark.pipeline.family import FamilyRun
+from biomark.pipeline.shift import roi_mask
 from biomark.power.design import PowerDesign, preset
 from biomark.power.study import run_power_study
 from biomark.power.text import caveat_sentence, methods_text, report_rows, summary_sentence
@@ -56,7 +58,8 @@ def power_context(fam: FamilyRun, config: AleConfig, run: RunConfig) -> dict[str
     if design is None:
         return None
     mask, grid = load_mask()
-    result = run_power_study(design, mask, grid, run.seed, backend_of(run))
+    mi = roi_mask(load_atlases(), "mi")
+    result = run_power_study(design, mask, mi, grid, run.seed, backend_of(run))
     return power_section(
         summary=summary_sentence(result),
         caveat=caveat_sentence(result)

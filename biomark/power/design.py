@@ -56,6 +56,10 @@ class PowerDesign:
         The unshifted true MI peak (MNI mm, ipsilesional = left).
     cohort_sd_mm
         Per-axis SD of a cohort's true peak around its group position (between-study spread).
+    mi_neighbours
+        Whether the experiments of the peak-shift simulations also report dorsal premotor and
+        somatosensory foci at the rates of the real motor tables
+        (:data:`biomark.shift.neighbours.MI_NEIGHBOURS`), as users' experiments do.
     target_mm, target_fraction, target_group
         A region (MNI mm) reported by ``round(target_fraction · n)`` experiments of
         ``target_group`` (one extra focus each, with Eickhoff noise); ``None`` = no target.
@@ -94,6 +98,7 @@ class PowerDesign:
     shifted_group: GroupKey = "b"
     mi_centre_mm: tuple[float, float, float] = REGIONS["mi_ipsi"].centre_mm
     cohort_sd_mm: float = SimulationDesign().cohort_sd_mm
+    mi_neighbours: bool = True
     target_mm: tuple[float, float, float] | None = None
     target_fraction: float = 0.5
     target_group: GroupKey = "a"

@@ -15,7 +15,8 @@ Generative model per experiment ``e`` with ``N_e`` subjects (MNI mm, lesion on t
 * each :class:`NeighbourRegion` is reported with probability ``rate``, by 1 + Poisson(
   ``extra_foci``) foci, each at ``centre_mm`` + N(0, ``sd_mm``²) — its spread in real tables,
   which already holds between-study spread and reporting noise;
-* ``n_background`` foci uniform in the brain ellipsoid of the embedded-data generator;
+* ``n_background`` foci (one count for all experiments, or one per experiment) uniform in the
+  brain ellipsoid of the embedded-data generator;
 * foci are rounded to whole mm, as tables report them.
 
 Neighbour rates and positions (:mod:`biomark.shift.neighbours`) were measured in the real motor
@@ -65,14 +66,17 @@ class ExperimentDesign:
     tau_cohort_mm: float = 2.0
     tau_experiment_mm: float = 2.0
     neighbours: tuple[NeighbourRegion, ...] = ()
-    n_background: int = 0
+    n_background: int | tuple[int, ...] = 0
 
     def __post_init__(self) -> None:
         if len(self.n_subjects) != len(self.shifted):
             raise ValueError("n_subjects and shifted need one entry per experiment")
         if min(self.n_subjects, default=1) < 1:
             raise ValueError("every experiment needs ≥ 1 subject")
-        if self.tau_cohort_mm < 0 or self.tau_experiment_mm < 0 or self.n_background < 0:
+        background = np.atleast_1d(self.n_background)
+        if background.size not in (1, len(self.n_subjects)):
+            raise ValueError("n_background needs one count, or one per experiment")
+        if self.tau_cohort_mm < 0 or self.tau_experiment_mm < 0 or background.min() < 0:
             raise ValueError("spreads and n_background must be ≥ 0")
 
 
@@ -178,7 +182,8 @@ def simulate_experiments(
     for region in design.neighbours:
         counts, xyz = _neighbour_foci(region, n_total, rng)
         parts.append((counts, xyz, region.name))
-    background = np.full(n_total, design.n_background, dtype=np.int64)
+    per_experiment = np.broadcast_to(np.asarray(design.n_background, dtype=np.int64), (n_exp,))
+    background = np.tile(per_experiment, n_replicates)
     parts.append((background, _background(int(background.sum()), rng), "background"))
     ids = np.array([f"r{r}-e{e}" for r in range(n_replicates) for e in range(n_exp)])
     foci = _foci_table(ids, parts)

@@ -62,9 +62,9 @@ MIXTURE_RULE: Final = "group-mixture"
 
 def welch_shifts(peaks: pd.DataFrame, replicate_of: Mapping[str, int], n_replicates: int,
                  ci_prob: float = 0.95) -> pd.DataFrame:  # fmt: skip
-    """Per replicate the ventral shift (healthy − chronic mean z, mm) and its Welch CI.
+    """Per replicate the ventral shift (healthy − chronic mean z, mm), its Welch CI and p.
 
-    Replicates where a group has fewer than 2 peaks get NaN.
+    ``p`` is Welch's two-sided p. Replicates where a group has fewer than 2 peaks get NaN.
     """
     rep = peaks["experiment_id"].map(replicate_of).to_numpy(dtype=np.int64)
     z = peaks["z"].to_numpy(dtype=np.float64)
@@ -83,6 +83,7 @@ def welch_shifts(peaks: pd.DataFrame, replicate_of: Mapping[str, int], n_replica
             "shift_mm": np.where(ok, est, np.nan),
             "ci_low": np.where(ok, est - t * se, np.nan),
             "ci_high": np.where(ok, est + t * se, np.nan),
+            "p": np.where(ok, 2.0 * stats.t.sf(np.abs(est) / se, df), np.nan),
             "n_healthy": n_h,
             "n_chronic": n_c,
         }

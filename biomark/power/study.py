@@ -34,7 +34,7 @@ from biomark.power.results import (
     proportion_row,
     table,
 )
-from biomark.power.shift_power import BayesSpec, CurveSpec, bayes_chunk, curve_chunk
+from biomark.power.shift_power import BayesSpec, CurveSpec, PeakSource, bayes_chunk, curve_chunk
 from biomark.space import Grid
 
 #: ``progress(stage, done, total)``
@@ -134,12 +134,13 @@ def _bayes_rows(design: PowerDesign, fits: list[dict[str, Any]]) -> list[dict[st
 
 
 def _curve_stage(
-    design: PowerDesign, seed: int, backend: Backend, progress: StageProgress | None
+    source: PeakSource, seed: int, backend: Backend, progress: StageProgress | None
 ) -> tuple[pd.DataFrame, dict[float, np.ndarray]]:
     """Welch detection rate per planted shift (the design's own shift included)."""
+    design = source.design
     shifts = tuple(sorted({*design.curve_shifts_mm, design.shift_mm}))
     hits = map_chunks(
-        curve_chunk, CurveSpec(design, shifts, stage_seed(seed, "curve")), len(shifts), backend,
+        curve_chunk, CurveSpec(source, shifts, stage_seed(seed, "curve")), len(shifts), backend,
         _tick(progress, "power curve", len(shifts)),
     )  # fmt: skip
     rows = [
@@ -152,6 +153,7 @@ def _curve_stage(
 def run_power_study(
     design: PowerDesign,
     mask: BoolArray,
+    mi_mask: BoolArray,
     grid: Grid,
     seed: int,
     backend: Backend,
@@ -165,6 +167,9 @@ def run_power_study(
         The design and the simulation effort.
     mask, grid
         Brain mask (background foci and ALE) and its grid.
+    mi_mask
+        The pipeline's ipsilesional MI ROI on ``grid``, where the simulated experiments' peaks
+        are found (:func:`biomark.shift.peaks.roi_peaks`).
     seed
         Master seed.
     backend
@@ -178,7 +183,8 @@ def run_power_study(
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    curve, curve_hits = _curve_stage(design, seed, backend, progress)
+    source = PeakSource(design, mi_mask)
+    curve, curve_hits = _curve_stage(source, seed, backend, progress)
     timings["curve_s"] = time.perf_counter() - start
     t = time.perf_counter()
     reps, facts = _ale_stage(design, mask, grid, seed, backend, progress)
@@ -186,7 +192,7 @@ def run_power_study(
     rows = _power_rows(design, reps, curve_hits[design.shift_mm])
     if design.bayes_replicates:
         t = time.perf_counter()
-        bspec = BayesSpec(design, stage_seed(seed, "bayes"))
+        bspec = BayesSpec(source, stage_seed(seed, "bayes"))
         blocks = map_chunks(
             bayes_chunk, bspec, bspec.n_chunks, backend,
             _tick(progress, "Bayesian fits (blocks)", bspec.n_chunks),

@@ -16,3 +16,12 @@ def mask_grid():
 def brain_mm(mask_grid) -> np.ndarray:
     mask, grid = mask_grid
     return brain_xyz_mm(mask, grid)
+
+
+@pytest.fixture(scope="session")
+def mi_mask() -> np.ndarray:
+    """The pipeline's ipsilesional MI ROI, where simulated experiments' peaks are found."""
+    from biomark.io.atlases import load_atlases
+    from biomark.pipeline.shift import roi_mask
+
+    return roi_mask(load_atlases(), "mi")

@@ -12,14 +12,6 @@ from biomark.shift.neighbours import PMD, SI
 from biomark.shift.peaks import roi_peaks
 
 
-@pytest.fixture(scope="module")
-def mi_mask():
-    from biomark.io.atlases import load_atlases
-    from biomark.pipeline.shift import roi_mask
-
-    return roi_mask(load_atlases(), "mi")
-
-
 def test_simulator_plants_the_shift_and_is_seeded():
     design = replace(PAPER_DESIGN, shift_mm=6.0, neighbours=(PMD, SI), n_background=3)
     a = simulate_experiments(design, np.random.default_rng(4), 300)

@@ -30,10 +30,10 @@ def test_dask_local_cluster_replicates_identical_to_serial(mask_grid):
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_study_identical_to_serial(mask_grid):
+def test_dask_local_cluster_study_identical_to_serial(mask_grid, mi_mask):
     mask, grid = mask_grid
-    serial = run_power_study(TINY, mask, grid, 99, make_backend(1))
-    dask = run_power_study(TINY, mask, grid, 99, make_backend(1, dask_local=2))
+    serial = run_power_study(TINY, mask, mi_mask, grid, 99, make_backend(1))
+    dask = run_power_study(TINY, mask, mi_mask, grid, 99, make_backend(1, dask_local=2))
     pd.testing.assert_frame_equal(serial.estimates, dask.estimates)
     pd.testing.assert_frame_equal(serial.curve, dask.curve)
     assert dask.details["backend"].startswith("dask")

@@ -20,9 +20,9 @@ TINY = replace(
 
 
 @pytest.fixture(scope="module")
-def serial_result(mask_grid):
+def serial_result(mask_grid, mi_mask):
     mask, grid = mask_grid
-    return run_power_study(TINY, mask, grid, 13, make_backend(1))
+    return run_power_study(TINY, mask, mi_mask, grid, 13, make_backend(1))
 
 
 def test_local_processes_give_identical_chunks(mask_grid):
@@ -36,9 +36,9 @@ def test_local_processes_give_identical_chunks(mask_grid):
 
 
 @pytest.mark.slow
-def test_local_processes_give_identical_study(mask_grid, serial_result):
+def test_local_processes_give_identical_study(mask_grid, mi_mask, serial_result):
     mask, grid = mask_grid
-    local = run_power_study(TINY, mask, grid, 13, make_backend(2))
+    local = run_power_study(TINY, mask, mi_mask, grid, 13, make_backend(2))
     pd.testing.assert_frame_equal(serial_result.estimates, local.estimates)
     pd.testing.assert_frame_equal(serial_result.curve, local.curve)
 
