@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from biomark.ale.montecarlo import structure
+from biomark.space import Grid
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -35,6 +36,16 @@ def fdr_by_threshold(p: FloatArray, q: float = 0.05) -> float:
     """pN: as :func:`fdr_bh_threshold` with q divided by Σ 1/i (Benjamini & Yekutieli 2001)."""
     m = np.asarray(p).size
     return _step_up(p, q, float(np.sum(1.0 / np.arange(1, m + 1))))
+
+
+def fdr_threshold(p: FloatArray, q: float, method: str) -> float:
+    """The FDR p cut of ``method`` (``"bh"`` or ``"by"``); 0 when nothing passes."""
+    return fdr_bh_threshold(p, q) if method == "bh" else fdr_by_threshold(p, q)
+
+
+def min_volume_voxels(min_cluster_mm3: float, grid: Grid) -> int:
+    """Voxels of ``grid`` a cluster needs to reach ``min_cluster_mm3`` (0 for no minimum)."""
+    return int(np.ceil(min_cluster_mm3 / round(grid.voxel_volume_mm3, 9) - 1e-9))
 
 
 def min_volume_filter(

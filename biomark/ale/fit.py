@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from biomark.ale import montecarlo
 from biomark.ale.diagnostics import experiment_count_warning
-from biomark.ale.fdr import fdr_bh_threshold, fdr_by_threshold, min_volume_filter
+from biomark.ale.fdr import fdr_threshold, min_volume_filter, min_volume_voxels
 from biomark.ale.ma import compute_ma_maps
 from biomark.ale.null import ale_from_ma, ale_threshold, analytic_null, p_from_null, z_from_p
 from biomark.ale.results import (
@@ -93,10 +93,6 @@ def _check_options(
             raise InputError(f"p and q thresholds must lie in (0, 1), got {p}")
 
 
-def _min_voxels(min_cluster_mm3: float, grid: Grid) -> int:
-    return int(np.ceil(min_cluster_mm3 / round(grid.voxel_volume_mm3, 9) - 1e-9))
-
-
 def _run_montecarlo(
     foci: _Foci,
     grid: Grid,
@@ -145,8 +141,7 @@ def _significant(
     if correction == "vfwe" and p_vfwe is not None:
         return np.asarray(p_vfwe < opts["voxel_fwe_p"])
     if correction == "fdr":
-        rule = fdr_bh_threshold if opts["fdr_method"] == "bh" else fdr_by_threshold
-        cut = rule(p, opts["fdr_q"])
+        cut = fdr_threshold(p, opts["fdr_q"], opts["fdr_method"])
         return np.asarray((p <= cut) & (cut > 0))
     return np.asarray(p < opts["cluster_forming_p"])
 
@@ -261,7 +256,7 @@ def _fit(
         cl_p = montecarlo.corrected_p(sizes, mc.max_cluster_size)
         mass_p = montecarlo.corrected_p(masses, mc.max_cluster_mass)
     sig = _significant(opts, p, p_vfwe, labels, cl_p)
-    min_vox = _min_voxels(opts["min_cluster_mm3"], grid)
+    min_vox = min_volume_voxels(opts["min_cluster_mm3"], grid)
     if min_vox > 1:
         sig = min_volume_filter(to_volume(sig, foci.mask), min_vox, opts["connectivity"])
         sig = sig[foci.mask]

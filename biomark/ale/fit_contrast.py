@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 
 from biomark.ale.contrast import conjunction, subtraction
-from biomark.ale.fdr import min_volume_filter
+from biomark.ale.fdr import min_volume_filter, min_volume_voxels
 from biomark.ale.fit import (
     BoolArray,
     FloatArray,
@@ -17,7 +17,6 @@ from biomark.ale.fit import (
     _check_inputs,
     _check_options,
     _Foci,
-    _min_voxels,
     _subset,
     fit_ale,
     safe_z,
@@ -40,7 +39,7 @@ def _directional(
     p = np.where(tested, p_one_sided, 1.0)
     z = np.where(tested, safe_z(p), 0.0)
     sig = tested & (p < opts["contrast_p"])
-    min_vox = _min_voxels(opts["contrast_min_cluster_mm3"], grid)
+    min_vox = min_volume_voxels(opts["contrast_min_cluster_mm3"], grid)
     if min_vox > 1:
         sig = min_volume_filter(to_volume(sig, mask), min_vox, opts["connectivity"])[mask]
     return p, z, np.where(sig, z, 0.0)

@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 
 from biomark import __version__
-from biomark.ale.diagnostics import cluster_contributions, cluster_robustness
+from biomark.ale.diagnostics import (
+    JACKKNIFE_METHODS,
+    cluster_contributions,
+    cluster_robustness,
+    jackknife_threshold,
+)
 from biomark.ale.fit import fit_ale
 from biomark.ale.fit_contrast import fit_contrast
 from biomark.ale.results import AleResult, ContrastResult, ale_cluster_table, contrast_cluster_table
@@ -89,11 +94,12 @@ def ale_tables(
     # Only the clusters' voxels are needed: a dense (experiments × mask) matrix would not fit
     # in memory for thousands of experiments.
     in_clusters = result.mask & (clusters.labels_3d > 0)
+    survive_ale, survive_voxels = jackknife_threshold(result)
     contrib = cluster_contributions(
         ma.dense(columns=np.flatnonzero(in_clusters[result.mask])), in_clusters,
         clusters.labels_3d,
         experiment_ids=dataset.experiments["experiment_id"].astype(str).tolist(),
-        foci_xyz_mm=per_experiment, ale_threshold=result.cluster_forming_threshold,
+        foci_xyz_mm=per_experiment, ale_threshold=survive_ale, min_cluster_voxels=survive_voxels,
         connectivity=int(result.parameters["connectivity"]), grid=result.grid,
     )  # fmt: skip
     robust = cluster_robustness(contrib)
@@ -121,16 +127,18 @@ def run_ale(
         write_table(contrib, tmp / "contributions.tsv")
         if len(duplicates):
             write_table(duplicates, tmp / "duplicate_cohorts.tsv")
-        (tmp / "methods.txt").write_text(_methods_text(result), encoding="utf-8")
+        (tmp / "methods.txt").write_text(_methods_text(result, JACKKNIFE_METHODS),
+                                         encoding="utf-8")  # fmt: skip
         write_json(_provenance(raw, source, config, run, result), tmp / "provenance.json")
     return {"out": str(out), "n_experiments": result.n_experiments, "n_foci": result.n_foci,
             "n_clusters": len(clusters), "warnings": list(result.warnings)}  # fmt: skip
 
 
-def _methods_text(result: AleResult | ContrastResult) -> str:
+def _methods_text(result: AleResult | ContrastResult, extra: str = "") -> str:
     refs = "\n".join(f"- {r}" for r in result.references)
     warn = "".join(f"\nWarning: {w}" for w in result.warnings)
-    return f"{result.methods}\n{warn}\n\nReferences\n{refs}\n"
+    body = f"{result.methods} {extra}" if extra else result.methods
+    return f"{body}\n{warn}\n\nReferences\n{refs}\n"
 
 
 def _provenance(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from biomark import __version__
+from biomark.ale.diagnostics import JACKKNIFE_METHODS
 from biomark.config import AleConfig, RunConfig, SamplerConfig
 from biomark.errors import InputError
 from biomark.families import SELECTIONS
@@ -226,7 +227,7 @@ def build_context(
     paragraphs = [_study_methods()]
     references: list[str] = []
     for a in fam.analyses.values():
-        paragraphs.append(a.result.methods)
+        paragraphs.append(f"{a.result.methods} {JACKKNIFE_METHODS}")
         references.extend(a.result.references)
         break
     for c in fam.contrasts.values():
