@@ -287,6 +287,10 @@ def report(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="html,pdf")] = "html,pdf",
     iterations: Iterations = 10000,
+    cluster_forming_p: ClusterFormingP = 0.001,
+    cluster_p: ClusterP = 0.05,
+    correction: Correction = "cfwe",
+    connectivity: Connectivity = 6,
     seed: Seed = 0,
     jobs: Jobs = 1,
     dask_scheduler: DaskScheduler = None,
@@ -303,7 +307,9 @@ def report(
 
     sampler = _sampler(draws, tune, chains)
     formats = _run(lambda: parse_formats(fmt))
-    config = _ale_config(iterations, 0.001, 0.05, "cfwe", 6, tal_transform)
+    config = _ale_config(
+        iterations, cluster_forming_p, cluster_p, correction, connectivity, tal_transform
+    )
     run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
                     quiet=quiet)  # fmt: skip
     summary = _with_stages(

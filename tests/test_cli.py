@@ -77,3 +77,29 @@ def test_real_process_prints_no_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_report_takes_the_thresholds_ale_takes(monkeypatch, tmp_path):
+    import biomark.pipeline.report as report_pipeline
+
+    seen = {}
+
+    def fake_run_report(family, data, out, formats, config, run, progress, sampler):
+        seen["config"] = config
+        return {"skipped": [], "formats": formats, "simulated": True, "out": str(out)}
+
+    monkeypatch.setattr(report_pipeline, "run_report", fake_run_report)
+    args = ["report", "--family", "time", "--quiet", "--out", str(tmp_path / "r"),
+            "--cluster-forming-p", "0.005", "--cluster-p", "0.01", "--correction", "vfwe",
+            "--connectivity", "26"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    c = seen["config"]
+    assert (c.cluster_forming_p, c.cluster_p, c.correction, c.connectivity) == (
+        0.005,
+        0.01,
+        "vfwe",
+        26,
+    )
+    bad = CliRunner().invoke(app, [*args[:-1], "12"])
+    assert bad.exit_code == 2 and "--connectivity must be 6, 18 or 26" in bad.output

@@ -49,6 +49,7 @@ def report_design(fam: FamilyRun, config: AleConfig) -> PowerDesign | None:
         replicates=REPORT_REPLICATES, bayes_replicates=0,
         curve_replicates=REPORT_CURVE_REPLICATES,
         ale_iterations=min(config.iterations, REPORT_MAX_ITERATIONS),
+        cluster_forming_p=config.cluster_forming_p,
     )  # fmt: skip
 
 
