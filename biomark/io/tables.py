@@ -12,6 +12,7 @@ bad value gets the same message whether it came from a TSV cell, a Sleuth sideca
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -279,7 +280,28 @@ def read_metadata_table(path: Path) -> dict[str, tuple[int, dict[str, object]]]:
     return out
 
 
+def _check_field_counts(path: Path) -> None:
+    """Every row has the header's number of fields (pandas pads short rows with empty cells)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = csv.reader(handle, delimiter="\t")
+            header = next(rows, None)
+            if header is None:
+                return
+            for line, row in enumerate(rows, start=2):
+                if row and len(row) != len(header):
+                    raise InputError(
+                        f"{len(row)} tab-separated fields where the header has {len(header)}; "
+                        "expected one value (or an empty cell) per column",
+                        source=path,
+                        line=line,
+                    )
+    except (UnicodeDecodeError, csv.Error):
+        return  # reported by the reader below, with its own message
+
+
 def _read_tsv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    _check_field_counts(path)
     try:
         table = pd.read_csv(
             path, sep="\t", dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"

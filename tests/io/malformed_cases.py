@@ -60,6 +60,8 @@ CASES: Final[list[tuple[str, int | None, str]]] = [
     ("sidecar_bad_whole_brain.txt", 2, "'whole_brain' expects true/false, got 'maybe'"),
     ("sidecar_conflicting_n.txt", 2, "n is 20 here but 12 in the Sleuth file"),
     ("sidecar_duplicate_row.txt", 4, "listed twice (first at line 2)"),
+    ("sidecar_short_row.txt", 3, "2 tab-separated fields where the header has 3"),
+    ("sidecar_long_row.txt", 2, "3 tab-separated fields where the header has 2"),
     # NiMARE JSON
     ("nimare_empty.json", None, "empty file; expected a NiMARE dataset JSON object"),
     ("nimare_invalid.json", 4, "invalid JSON"),
@@ -82,6 +84,7 @@ CASES: Final[list[tuple[str, int | None, str]]] = [
     ("tables_bad_space", 2, "unknown space 'SPM'"),
     ("tables_bad_coordinate", 2, "column 'x' expects a finite number in mm, got 'abc'"),
     ("tables_unknown_experiment", 3, "focus refers to unknown experiment 'Jones'"),
+    ("tables_short_focus_row", 3, "3 tab-separated fields where the header has 4"),
     # dispatch
     ("unknown_extension.csv", None, "unknown dataset format '.csv'"),
 ]

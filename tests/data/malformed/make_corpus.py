@@ -68,6 +68,9 @@ SIDECARS: dict[str, str] = {
     "Jones 2012: grip\thealthy\nSmith 2010: tapping\tstroke\n",
     "sidecar_score_without_scale": "experiment_id\toutcome_score\nSmith 2010: tapping\t40\n",
     "sidecar_bad_whole_brain": "experiment_id\twhole_brain\nSmith 2010: tapping\tmaybe\n",
+    "sidecar_short_row": "experiment_id\tgroup\tlesion_side\nSmith 2010: tapping\tstroke\tleft\n"
+    "Jones 2012: grip\tstroke\n",
+    "sidecar_long_row": "experiment_id\tgroup\nSmith 2010: tapping\tstroke\tleft\n",
 }
 
 
@@ -142,6 +145,11 @@ TABLES: dict[str, dict[str, str]] = {
     "tables_bad_coordinate": {
         "experiments.tsv": "experiment_id\tn\tspace\nSmith 2010: tapping\t12\tMNI\n",
         "foci.tsv": "experiment_id\tx\ty\tz\nSmith 2010: tapping\tabc\t2\t3\n",
+    },
+    "tables_short_focus_row": {
+        "experiments.tsv": "experiment_id\tn\tspace\nSmith 2010: tapping\t12\tMNI\n",
+        "foci.tsv": "experiment_id\tx\ty\tz\nSmith 2010: tapping\t1\t2\t3\n"
+        "Smith 2010: tapping\t1\t2\n",
     },
     "tables_bad_space": {
         "experiments.tsv": "experiment_id\tn\tspace\nSmith 2010: tapping\t12\tSPM\n",
