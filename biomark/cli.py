@@ -74,6 +74,8 @@ def data_validate(
     from biomark import pipeline
 
     summary = _run(lambda: pipeline.validate_data(path))
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     spaces = ", ".join(f"{k} {v}" for k, v in summary.spaces.items())
     typer.echo(
         f"{summary.path}: valid — {summary.n_experiments} experiments, {summary.n_foci} foci, "

@@ -269,3 +269,45 @@ def family_counts(
                 }
             )
     return pd.DataFrame(rows)
+
+
+# The input fields a derived selection column comes from (named in what the user is told).
+_SOURCE_FIELDS: Final = {
+    "time_group": "days_post_stroke",
+    "outcome": "outcome_scale and outcome_score",
+}
+NOT_MIRRORED: Final = "not mirrored: its left hemisphere is read as ipsilesional"
+
+
+def _takes(value: object, values: tuple[str, ...]) -> bool:
+    return not pd.isna(value) and value in values
+
+
+def missing_fields(
+    experiments: pd.DataFrame, selections: Mapping[str, Selection] = SELECTIONS
+) -> pd.DataFrame:
+    """Included experiments that an empty field leaves out of analyses, or leaves unmirrored.
+
+    An experiment is listed under a field when a selection would take it but for that field
+    being empty (all its other conditions hold), and a patient experiment without
+    ``lesion_side`` is listed as not mirrored. Returns ``experiment_id, field, consequence``
+    plus the experiment's ``source_file``/``source_line`` where the dataset records them.
+    """
+    rows = []
+    for _, exp in experiments.iterrows():
+        left_out: dict[str, list[str]] = {}
+        for sel in selections.values():
+            empty = [c for c, _ in sel.where if pd.isna(exp.get(c))]
+            others = all(_takes(exp.get(c), v) for c, v in sel.where if c not in empty)
+            if empty and others:
+                # the first empty condition: a later one (outcome) may be derived from it
+                left_out.setdefault(_SOURCE_FIELDS.get(empty[0], empty[0]), []).append(sel.title)
+        found = [(f, "left out of: " + "; ".join(t)) for f, t in left_out.items()]
+        if _takes(exp.get("group"), ("stroke",)) and pd.isna(exp.get("lesion_side")):
+            found.append(("lesion_side", NOT_MIRRORED))
+        where = {k: exp[k] for k in ("source_file", "source_line") if k in exp}
+        for field_name, consequence in found:
+            rows.append({"experiment_id": str(exp["experiment_id"]), "field": field_name,
+                         "consequence": consequence, **where})  # fmt: skip
+    return pd.DataFrame(rows, columns=["experiment_id", "field", "consequence",
+                                       "source_file", "source_line"])  # fmt: skip

@@ -103,3 +103,27 @@ def test_report_takes_the_thresholds_ale_takes(monkeypatch, tmp_path):
     )
     bad = CliRunner().invoke(app, [*args[:-1], "12"])
     assert bad.exit_code == 2 and "--connectivity must be 6, 18 or 26" in bad.output
+
+
+def test_validate_lists_experiments_an_empty_field_leaves_out(tmp_path):
+    sleuth = tmp_path / "two.txt"
+    sleuth.write_text("// Reference=MNI\n// Smith 2010: tapping\n// Subjects=12\n-38 -22 56\n"
+                      "\n// Jones 2012: grip\n// Subjects=10\n-36 -24 58\n")  # fmt: skip
+    (tmp_path / "two.metadata.tsv").write_text(
+        "experiment_id\tgroup\tdays_post_stroke\tlesion_side\tlesion_location\ttask\n"
+        "Smith 2010: tapping\tstroke\t\tleft\tcortical\tactive\n"
+        "Jones 2012: grip\tstroke\t200\t\tsubcortical\tactive\n"
+    )
+    result = CliRunner().invoke(app, ["data", "validate", str(sleuth)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    smith = [w for w in warnings if "'Smith 2010: tapping' has no days_post_stroke" in w]
+    assert len(smith) == 1 and f"{sleuth}:" in smith[0]
+    for title in ("Acute patients", "Chronic patients", "Good outcome", "Poor outcome"):
+        assert title in smith[0]
+    assert "Subcortical" not in smith[0]  # a cortical lesion: not left out of those by the field
+    jones = [w for w in warnings if "'Jones 2012: grip'" in w]
+    assert any("no outcome_scale and outcome_score; left out of: Good outcome" in w for w in jones)
+    assert any("no lesion_side; not mirrored" in w for w in jones)
+    assert len(warnings) == 3
+    assert "valid" in result.output

@@ -52,8 +52,8 @@ JACKKNIFE_METHODS: Final = (
     "In the cluster tables, a cluster survives the omission of an experiment when, with ALE "
     "recomputed without that experiment, part of the cluster still passes the analysis's own "
     "test with its critical values: for cluster-level FWE, a connected part above the "
-    "cluster-forming threshold at least as large as the critical cluster size of the same "
-    "Monte Carlo null; for voxel-level FWE or FDR, a voxel above the corrected threshold."
+    "cluster-forming threshold that reaches the critical cluster extent of the same Monte "
+    "Carlo null; for voxel-level FWE or FDR, a voxel above the corrected threshold."
 )
 
 #: Eickhoff et al. (2016) NeuroImage 137:70-85: ALE needs about 17-20 experiments.

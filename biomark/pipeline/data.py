@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from biomark.errors import InputError
-from biomark.families import family_counts
+from biomark.families import family_counts, missing_fields
 from biomark.io.resources import embedded_dataset_dir
 from biomark.rules import prepare
 from biomark.studies import Dataset
@@ -28,6 +28,7 @@ class ValidationSummary:
     n_subjects: int
     n_excluded: int
     spaces: dict[str, int]
+    warnings: tuple[str, ...] = ()
 
 
 def load(path: Path | None) -> Dataset:
@@ -43,6 +44,7 @@ def validate_data(path: Path) -> ValidationSummary:
     prepared = prepare(dataset)
     spaces = dataset.experiments["space"].value_counts().to_dict()
     return ValidationSummary(
+        warnings=tuple(missing_field_warnings(missing_fields(prepared.dataset.experiments))),
         path=str(path),
         n_experiments=dataset.n_experiments,
         n_foci=dataset.n_foci,
@@ -50,6 +52,19 @@ def validate_data(path: Path) -> ValidationSummary:
         n_excluded=int((~prepared.audit["included"]).sum()),
         spaces={str(k): int(v) for k, v in spaces.items()},
     )
+
+
+def missing_field_warnings(missing: pd.DataFrame) -> list[str]:
+    """One line per listed experiment and field: where it is, what is empty, what follows."""
+    out = []
+    for rec in missing.to_dict("records"):
+        where = ""
+        if isinstance(rec.get("source_file"), str):
+            line = rec.get("source_line")
+            where = f"{rec['source_file']}" + (f":{int(line)}" if pd.notna(line) else "") + ": "
+        out.append(f"{where}experiment {rec['experiment_id']!r} has no {rec['field']}; "
+                   f"{rec['consequence']}")  # fmt: skip
+    return out
 
 
 def convert_data(source: Path, target: Path, fmt: str) -> Path:

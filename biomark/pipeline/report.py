@@ -13,7 +13,7 @@ from biomark import __version__
 from biomark.ale.diagnostics import JACKKNIFE_METHODS
 from biomark.config import AleConfig, RunConfig, SamplerConfig
 from biomark.errors import InputError
-from biomark.families import SELECTIONS
+from biomark.families import SELECTIONS, missing_fields
 from biomark.io.atlases import atlas_credits
 from biomark.io.images import save_map
 from biomark.io.outputs import write_json, write_table
@@ -264,7 +264,12 @@ def build_context(
             "that the shift has the stated direction.",
             "caveats": list(CAVEATS) + ([power["caveat"]] if power else []),
         },
-        "flow": sections.flow_section(fam.prepared.audit, fam.counts, fam.skipped),
+        "flow": sections.flow_section(
+            fam.prepared.audit,
+            fam.counts,
+            fam.skipped,
+            missing_fields(fam.prepared.dataset.experiments),
+        ),
         "ale": ale,
         "shift": shift_context,
         "power": power,

@@ -16,7 +16,8 @@ Top level::
     banner          str   "SIMULATED DATA — not a clinical result" when simulated, else ""
     summary         {question: str, findings: [FINDING], evidence_note: str, caveats: [str]}
     flow            {n_found: int, n_included: int, exclusions: [{reason: str, n: int}],
-                     not_run: [{what: str, why: str}], audit: TABLE, analyses: TABLE}
+                     not_run: [{what: str, why: str}], audit: TABLE, left_out: TABLE|None,
+                     analyses: TABLE}
     ale             [ALE]                 one per ALE analysis or contrast (may be empty)
     shift           [SHIFT]               one per region of interest (may be empty)
     methods         {paragraphs: [str], references: [{key: str, text: str}],
@@ -142,6 +143,7 @@ SCHEMA: Final[dict[str, Any]] = {
         "exclusions": [{"reason": str, "n": int}],
         "not_run": [{"what": str, "why": str}],
         "audit": _TABLE,
+        "left_out": _Opt(_TABLE),
         "analyses": _TABLE,
     },
     "ale": [_ALE],

@@ -28,12 +28,14 @@ _LABEL_ATLASES = ("juelich", "harvard_oxford_cortical", "harvard_oxford_subcorti
 
 
 def flow_section(
-    audit: pd.DataFrame, counts: pd.DataFrame, not_run: Sequence[tuple[str, str]] = ()
+    audit: pd.DataFrame, counts: pd.DataFrame, not_run: Sequence[tuple[str, str]] = (),
+    missing: pd.DataFrame | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Study flow: experiments found, excluded (and why), per-analysis counts, and not-run parts.
 
     ``not_run`` is each analysis or comparison of the family that the data could not support,
-    as (what, why).
+    as (what, why); ``missing`` the included experiments an empty field leaves out of analyses
+    or unmirrored (:func:`biomark.families.missing_fields`).
     """
     excluded = audit[~audit["included"].astype(bool)]
     reasons = excluded["reason"].astype(str).value_counts()
@@ -51,6 +53,17 @@ def flow_section(
             ],
             caption="Experiments excluded by the inclusion criteria.",
         ),
+        "left_out": table(
+            missing.to_dict("records"),
+            [
+                ("experiment_id", "Experiment", "text"),
+                ("field", "Empty field", "text"),
+                ("consequence", "Consequence", "text"),
+            ],
+            caption="Included experiments that an empty field leaves out of analyses.",
+        )
+        if missing is not None and len(missing)
+        else None,
         "analyses": table(
             counts.to_dict("records"),
             [

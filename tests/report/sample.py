@@ -141,6 +141,21 @@ def _flow() -> dict[str, Any]:
                 ("reason", "Reason for exclusion", "text"),
             ],
         ),
+        "left_out": C.table(
+            [
+                {
+                    "experiment_id": "Park2008_a",
+                    "field": "days_post_stroke",
+                    "consequence": "left out of: Acute patients (< 35 days), active tasks; Chronic "
+                    "patients (> 90 days), active tasks",
+                }
+            ],
+            [
+                ("experiment_id", "Experiment", "text"),
+                ("field", "Empty field", "text"),
+                ("consequence", "Consequence", "text"),
+            ],
+        ),
         "analyses": C.table(
             analyses,
             [
