@@ -60,6 +60,14 @@ def test_prepare_flips_right_lesions_and_audits():
     assert p.audit.set_index("experiment_id")["flipped"].to_dict() == {"r": True, "l": False}
 
 
+def test_unknown_lesion_side_is_never_mirrored():
+    ds = _ds([{"experiment_id": "u", "lesion_side": None}],
+             [{"experiment_id": "u", "x": 38, "y": -22, "z": 56}])  # fmt: skip
+    p = prepare(ds)
+    assert p.dataset.foci["x"].tolist() == [38]
+    assert not p.audit["flipped"].iloc[0]
+
+
 def test_prepare_converts_talairach_and_records_transform():
     ds = _ds(
         [{"experiment_id": "t", "space": "TAL"}],
