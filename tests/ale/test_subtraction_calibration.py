@@ -1,4 +1,4 @@
-"""Calibration of the subtraction p-values on homogeneous null splits (slow: ~1-2 min).
+"""Calibration of the subtraction p-values on homogeneous null splits (slow tier: ~15 s).
 
 The 25 synthetic experiments (tests/data/nimare_reference/make_synthetic.py) are drawn from one
 population, so any split into 13 vs 12 is a null split. Over ``N_SPLITS`` random splits (1,000
@@ -9,6 +9,15 @@ experiment: about 0.5 or 1), so the share there is necessarily below nominal: th
 but conservative. Calibration is therefore checked on voxels that at least ``MIN_SUPPORT``
 experiments reach (a set that does not depend on the labels), and validity (never above
 nominal) on every voxel with any MA.
+
+What the window can detect (measured on these 20 splits, seed 2024, 2026-12-04): the per-split
+share of well-supported voxels at p ≤ 0.05 has SD 0.024 (0.007 at p ≤ 0.01), so the 20-split
+mean has SE 0.0054 (0.0017). The window 0.035–0.065 (0.005–0.015) is ± 2.8 (± 2.9) SE wide:
+a nominal test fails it with probability ≈ 0.005, and a true rate of 0.070 at p ≤ 0.05
+(1.4× nominal) or 0.0165 at p ≤ 0.01 (1.65×) fails it with ≥ 80 % power; a 2× false-positive
+rate fails it with power > 0.99. Rates below nominal are detected symmetrically (≤ 0.030 and
+≤ 0.0035). Voxel rates within one split are spatially correlated, so the split count, not the
+voxel count, sets this precision.
 """
 
 import numpy as np
