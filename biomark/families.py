@@ -27,6 +27,11 @@ class Selection:
     where: tuple[tuple[str, tuple[str, ...]], ...]
     who: str = ""  # plain words for sentences, e.g. "patients with good recovery"
 
+    @property
+    def patients_only(self) -> bool:
+        """Whether the selection takes patients only (its left hemisphere is ipsilesional)."""
+        return dict(self.where).get("group") == ("stroke",)
+
     def matches(self, experiments: pd.DataFrame) -> pd.Series:
         """Boolean mask over ``experiments`` rows."""
         mask = pd.Series(True, index=experiments.index)

@@ -189,12 +189,14 @@ def ale_context(fam: FamilyRun) -> tuple[list[dict[str, Any]], list[dict[str, st
         ale.append(sections.ale_section(
             key, a.title, a.result, a.clusters, a.contributions, n_subjects=a.dataset.n_subjects,
             description=f"{a.result.n_experiments} experiments of the selection '{a.title}'.",
+            lesioned=SELECTIONS[key].patients_only,
         ))  # fmt: skip
     for key, c in fam.contrasts.items():
-        ale.extend(sections.contrast_sections(key, c.names, c.result, c.tables))
-        n_exp = (c.result.main_a.n_experiments, c.result.main_b.n_experiments)
         sel_a, sel_b = SELECTIONS[c.contrast.a], SELECTIONS[c.contrast.b]
-        lesioned = all(dict(sel.where).get("group") == ("stroke",) for sel in (sel_a, sel_b))
+        lesioned = sel_a.patients_only and sel_b.patients_only
+        ale.extend(sections.contrast_sections(key, c.names, c.result, c.tables,
+                                              lesioned=lesioned))  # fmt: skip
+        n_exp = (c.result.main_a.n_experiments, c.result.main_b.n_experiments)
         findings.extend(sections.contrast_findings(
             (sel_a.who, sel_b.who), c.tables, n_exp, lesioned=lesioned
         ))  # fmt: skip
@@ -227,7 +229,8 @@ def build_context(
     paragraphs = [_study_methods()]
     references: list[str] = []
     for a in fam.analyses.values():
-        paragraphs.append(f"{a.result.methods} {JACKKNIFE_METHODS}")
+        paragraphs.append(f"{a.result.methods} {JACKKNIFE_METHODS} "
+                          f"{sections.HEMISPHERE_CONVENTION}")  # fmt: skip
         references.extend(a.result.references)
         break
     for c in fam.contrasts.values():

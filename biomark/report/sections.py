@@ -113,7 +113,9 @@ def _jackknife(contrib: pd.DataFrame, cluster_id: int) -> str:
     return f"survives {kept} of {total} leave-one-out analyses"
 
 
-def cluster_rows(clusters: pd.DataFrame, contrib: pd.DataFrame) -> list[dict[str, Any]]:
+def cluster_rows(
+    clusters: pd.DataFrame, contrib: pd.DataFrame, *, lesioned: bool = False
+) -> list[dict[str, Any]]:
     """Records for the cluster TABLE (peak, volume, label, contributors, jackknife)."""
     rows = []
     for rec in clusters.to_dict("records"):
@@ -124,7 +126,7 @@ def cluster_rows(clusters: pd.DataFrame, contrib: pd.DataFrame) -> list[dict[str
             "peak_mm": [float(rec["peak_x"]), float(rec["peak_y"]), float(rec["peak_z"])],
             "max_ale": rec.get("max_ale"),
             "z": rec.get("max_z"),
-            "label": peak_label(rec),
+            "label": hemisphere_words(peak_label(rec), lesioned),
             "contributors": _contributors(contrib, cid),
             "jackknife": _jackknife(contrib, cid),
         })  # fmt: skip
@@ -166,7 +168,7 @@ def _brain_figures(volume: np.ndarray, result: AleResult | ContrastResult, title
 
 def ale_section(
     key: str, title: str, result: AleResult, clusters: pd.DataFrame, contrib: pd.DataFrame,
-    *, n_subjects: int, description: str, with_slices: bool = True,
+    *, n_subjects: int, description: str, with_slices: bool = True, lesioned: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """An ALE entry for one main-effect analysis."""
     correction = _CORRECTION_NAMES[result.correction]
@@ -185,7 +187,7 @@ def ale_section(
         "n_experiments": result.n_experiments, "n_subjects": int(n_subjects),
         "n_foci": result.n_foci, "correction": correction, "warnings": warnings,
         "figures": _brain_figures(z, result, title, "z, " + correction, with_slices),
-        "clusters": table(cluster_rows(clusters, contrib), _CLUSTER_COLUMNS,
+        "clusters": table(cluster_rows(clusters, contrib, lesioned=lesioned), _CLUSTER_COLUMNS,
                           caption=f"Clusters of {title} ({correction}; p < "
                           f"{result.parameters['cluster_p']:g}), largest first."),
         "jackknife": None,
@@ -194,7 +196,7 @@ def ale_section(
 
 def contrast_sections(
     key: str, names: tuple[str, str], result: ContrastResult,
-    tables: Mapping[str, pd.DataFrame], *, with_slices: bool = False,
+    tables: Mapping[str, pd.DataFrame], *, with_slices: bool = False, lesioned: bool = False,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """ALE entries for A − B, B − A and the conjunction of one contrast."""
     a, b = names
@@ -206,7 +208,7 @@ def contrast_sections(
     for direction, (title, kind) in titles.items():
         stat = getattr(result, direction)
         frame = tables[direction]
-        rows = cluster_rows(frame, pd.DataFrame()) if len(frame) else []
+        rows = cluster_rows(frame, pd.DataFrame(), lesioned=lesioned) if len(frame) else []
         gate = ("tested only where the first group's main effect survives (GingerALE)"
                 if result.mode == "gated" else "tested in the whole mask (NiMARE)")  # fmt: skip
         more, less = groups[direction]
@@ -267,13 +269,30 @@ def provenance_section(
     }  # fmt: skip
 
 
+HEMISPHERE_CONVENTION = (
+    "Right-hemisphere lesions were mirrored so that the left hemisphere is always the lesioned "
+    "one: in analyses of patients, cluster labels name the hemispheres ipsilesional (left) and "
+    "contralesional (right); in analyses of healthy controls only, left and right."
+)
+# how shipped atlases write a hemisphere: Jülich "… L", AAL "Precentral_L" / "Precentral L",
+# Harvard–Oxford "Left …"
+_SIDE_SUFFIXES = ((" L", "left"), (" R", "right"), ("_L", "left"), ("_R", "right"))
+_SIDE_PREFIXES = (("Left ", "left"), ("Right ", "right"))
+_ROLE = {"left": "ipsilesional", "right": "contralesional"}
+
+
 def hemisphere_words(label: str, lesioned: bool) -> str:
-    """Spell out an atlas label's trailing L/R; in flipped patient data L is ipsilesional."""
-    for suffix, side, role in ((" L", "left", "ipsilesional"), (" R", "right", "contralesional")):
+    """An atlas label with its hemisphere spelled out: ipsi/contralesional for patients."""
+    side, name = None, label
+    for suffix, s in _SIDE_SUFFIXES:
         if label.endswith(suffix):
-            extra = f", {role}" if lesioned else ""
-            return f"{label[: -len(suffix)]} ({side}{extra})"
-    return label
+            side, name = s, label[: -len(suffix)]
+    for prefix, s in _SIDE_PREFIXES:
+        if label.startswith(prefix):
+            side, name = s, label[len(prefix) :]
+    if side is None:
+        return label
+    return f"{name} ({_ROLE[side] if lesioned else side})"
 
 
 def contrast_findings(
