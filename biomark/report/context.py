@@ -57,17 +57,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from biomark.ale.diagnostics import MIN_RECOMMENDED_EXPERIMENTS
 from biomark.errors import InputError
 from biomark.report.filters import CELL_KINDS, NBSP, fmt_hdi, fmt_num, fmt_prob
+from biomark.shift.contract import ESS_MIN, RHAT_MAX
 
 SCHEMA_VERSION: Final = 1
 BANNER_TEXT: Final = "SIMULATED DATA \u2014 not a clinical result"
 PNG_PREFIX: Final = "data:image/png;base64,"
 EVIDENCE: Final = ("strong", "moderate", "weak", "inconclusive")
-# Eickhoff 2016: ALE needs about 17–20 experiments for results not driven by one experiment.
-MIN_EXPERIMENTS: Final = 17
-R_HAT_MAX: Final = 1.01
-ESS_MIN: Final = 400
 _DIRECTIONS: Final = {
     "x": ("lateral", "medial"),
     "y": ("caudal", "rostral"),
@@ -301,7 +299,7 @@ def ale_warnings(
     ``jackknife`` says whether the section's cluster table has a jackknife column to point to.
     """
     out = []
-    if n_experiments < MIN_EXPERIMENTS:
+    if n_experiments < MIN_RECOMMENDED_EXPERIMENTS:
         hint = " and read the jackknife column" if jackknife else ""
         out.append(
             {
@@ -377,7 +375,7 @@ def diagnostics_block(
     rows: Sequence[Mapping[str, Any]],
     divergences: int,
     *,
-    r_hat_max: float = R_HAT_MAX,
+    r_hat_max: float = RHAT_MAX,
     ess_min: float = ESS_MIN,
 ) -> dict[str, Any]:
     """DIAGNOSTICS from per-parameter rows (``parameter``, ``r_hat``, ``ess_bulk``, ``ess_tail``).

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from biomark.ale.diagnostics import MIN_RECOMMENDED_EXPERIMENTS
 from biomark.ale.results import AleResult, ContrastResult
 from biomark.report import figures
 from biomark.report.context import ale_warnings, figure, table
@@ -308,7 +309,7 @@ def contrast_findings(
     trusted: ``weak`` below 17 experiments per group (Eickhoff 2016), else ``moderate``.
     """
     a, b = names
-    grade = "weak" if min(n_experiments) < 17 else "moderate"
+    grade = "weak" if min(n_experiments) < MIN_RECOMMENDED_EXPERIMENTS else "moderate"
     out = []
     for direction, (hi, lo) in (("a_minus_b", (a, b)), ("b_minus_a", (b, a))):
         frame = tables.get(direction, pd.DataFrame())

@@ -62,6 +62,9 @@ BETWEEN_GROUPS_NOTE: Final = (
     "The association was learned between study groups (chronic experiments' group peaks); a "
     "prediction for one patient extrapolates from it."
 )
+# Convergence limits a fit must meet to be reported without a caveat (Vehtari et al. 2021).
+RHAT_MAX: Final = 1.01
+ESS_MIN: Final = 400
 # The ``curve`` label of the outcome curve on the model's own (latent, error-free) axis.
 LATENT_CURVE: Final = "latent displacement"
 # Eickhoff 2009: between-subject (11.6 mm) and between-template (5.7 mm) mean Euclidean

@@ -16,10 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from biomark.shift.contract import AXES, direction_name
+from biomark.shift.contract import AXES, ESS_MIN, RHAT_MAX, direction_name
 
-RHAT_MAX: Final = 1.01
-ESS_MIN: Final = 400
 CI_PROB: Final = 0.95
 
 
