@@ -17,14 +17,14 @@ from biomark.families import Selection, family_counts, select
 from biomark.io.tables import write_tables
 from biomark.rules import prepare
 from biomark.scales import OUTCOME_SCALES
-from biomark.simulate import (
+from biomark.simulate.dataset import (
     DEFAULT_SEED,
     REPRESENTATIVE_GAP_MM,
     eickhoff_peak_sd_mm,
     simulate_stroke_dataset,
 )
-from biomark.simulate_design import DEFAULT_DESIGN
-from biomark.simulate_truth import displacement_gaps_mm
+from biomark.simulate.design import DEFAULT_DESIGN
+from biomark.simulate.truth import displacement_gaps_mm
 
 EMBEDDED = Path(__file__).resolve().parents[1] / "data" / "embedded"
 

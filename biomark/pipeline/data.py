@@ -93,7 +93,7 @@ def simulate(seed: int, out: Path) -> Path:
     beside them survive regeneration.
     """
     from biomark.io.tables import EXPERIMENTS_FILE, FOCI_FILE, write_tables
-    from biomark.simulate import simulate_stroke_dataset
+    from biomark.simulate.dataset import simulate_stroke_dataset
 
     dataset, truth = simulate_stroke_dataset(np.random.default_rng(seed))
     if out.exists() and not out.is_dir():

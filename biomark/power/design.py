@@ -20,12 +20,12 @@ import numpy as np
 from biomark.ale.montecarlo import CHUNK_SIZE
 from biomark.errors import InputError
 from biomark.parallel import chunk_sizes
-from biomark.simulate_design import REGIONS, SimulationDesign
+from biomark.simulate.design import REGIONS, SimulationDesign
 
 GroupKey = Literal["a", "b"]
 
 # Per-experiment sizes of the paper's outcome analyses as the embedded dataset realises them
-# (biomark/simulate_design.py): good = Yc, I1, G2, G3, G4, G5, G6, G7, G8 (the 62-day cohort-K
+# (biomark/simulate/design.py): good = Yc, I1, G2, G3, G4, G5, G6, G7, G8 (the 62-day cohort-K
 # experiment I1 included, which makes the paper's 9 / 95 / 59 exact, see data/embedded/README.md);
 # poor = P2, P1, P3, P4, P5 (5 / 35 / 48).
 _GOOD_N: Final = (32, 17, 6, 6, 6, 8, 8, 6, 6)

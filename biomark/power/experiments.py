@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 
 from biomark.shift.contract import peak_sigma_mm
 from biomark.shift.neighbours import NeighbourRegion
-from biomark.simulate_design import NOISE_ELLIPSOID_MM, REGIONS
+from biomark.simulate.design import NOISE_ELLIPSOID_MM, REGIONS
 from biomark.studies import Dataset
 
 FloatArray = NDArray[np.float64]

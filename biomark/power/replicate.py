@@ -6,7 +6,7 @@ lesioned hemisphere on the left:
 * true MI peak = ``mi_centre_mm`` + (0, 0, −shift_mm if g is the shifted group else 0)
   + N(0, cohort_sd_mm²) per axis (between-study spread);
 * reported MI peak = true peak + N(0, σ(N_e)²) per axis, σ = the Eickhoff et al. (2009)
-  spatial uncertainty (:func:`biomark.simulate.eickhoff_peak_sd_mm`);
+  spatial uncertainty (:func:`biomark.simulate.dataset.eickhoff_peak_sd_mm`);
 * ``round(target_fraction · n)`` randomly chosen experiments of ``target_group`` report one more
   focus at ``target_mm`` + N(0, σ(N_e)²);
 * every other focus is a background focus at a uniformly drawn in-mask voxel centre — exactly
@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from biomark.power.design import GroupKey, PowerDesign
-from biomark.simulate import eickhoff_peak_sd_mm
+from biomark.simulate.dataset import eickhoff_peak_sd_mm
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

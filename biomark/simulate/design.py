@@ -1,8 +1,9 @@
 """The fixed design of the simulated stroke meta-analysis dataset: experiments, regions, effects.
 
-Everything here is plain data; :mod:`biomark.simulate` turns it into coordinates with a seeded
-random generator. Counts (subjects and foci per experiment) are fixed by the design, so every seed
-reproduces the same family counts; only positions, jitter, region draws and outcome scores vary.
+Everything here is plain data; :mod:`biomark.simulate.dataset` turns it into coordinates with a
+seeded random generator. Counts (subjects and foci per experiment) are fixed by the design, so
+every seed reproduces the same family counts; only positions, jitter, region draws and outcome
+scores vary.
 
 Coordinates are MNI mm in *ipsilesional space*: left hemisphere (x < 0) = lesioned hemisphere,
 i.e. the space after :func:`biomark.rules.flip_right_lesions`. For healthy controls "ipsilesional"

@@ -15,7 +15,7 @@ import numpy as np
 
 from biomark.families import SELECTIONS, family_counts, select
 from biomark.rules import prepare
-from biomark.simulate_design import SimulationDesign
+from biomark.simulate.design import SimulationDesign
 from biomark.studies import Dataset
 
 _SHIFT_SELECTIONS: Final = (

@@ -1,6 +1,6 @@
 """Seeded generator of the simulated, seed-paper-calibrated stroke meta-analysis dataset.
 
-:func:`simulate_stroke_dataset` turns :data:`biomark.simulate_design.DEFAULT_DESIGN` (a fixed table
+:func:`simulate_stroke_dataset` turns :data:`biomark.simulate.design.DEFAULT_DESIGN` (a fixed table
 of experiments calibrated to the counts of the 2014 ALE study, SCIENCE.md §1) into foci and a
 ground-truth record. The data are **simulated**: no coordinate comes from the paper.
 
@@ -15,7 +15,7 @@ Generative model, per experiment (all in ipsilesional MNI mm, left = lesioned he
    et al. (2009) spatial uncertainty for the experiment's N, per axis
    ``sqrt(U_t² + U_s²/N) / sqrt(8 ln 2)``.
 3. The remaining foci go to regions drawn with weights from the experiment's profile (group,
-   time, outcome, task; :data:`biomark.simulate_design.PROFILE_WEIGHTS`), jittered by the
+   time, outcome, task; :data:`biomark.simulate.design.PROFILE_WEIGHTS`), jittered by the
    between-study and Eickhoff spread, or are noise uniform in a brain-filling ellipsoid.
 4. Coordinates are rounded to whole mm, mirrored (x → −x) for right-lesion experiments (so that
    :func:`biomark.rules.flip_right_lesions` restores ipsilesional space) and, for experiments
@@ -34,18 +34,18 @@ from numpy.typing import NDArray
 
 from biomark.rules import time_group
 from biomark.scales import OUTCOME_SCALES
-from biomark.simulate_design import (
+from biomark.simulate.design import (
     DEFAULT_DESIGN,
     SCORE_RANGES,
     ExperimentSpec,
     SimulationDesign,
 )
-from biomark.simulate_truth import ground_truth
+from biomark.simulate.truth import ground_truth
 from biomark.space import DEFAULT_TAL_TRANSFORM, mni_to_tal
 from biomark.studies import Dataset, make_dataset
 
 #: The first seed from 20140301 (the paper's month) whose reported MI and medial-PMC foci realise
-#: every planted group displacement within 1 mm (:func:`~biomark.simulate_truth.
+#: every planted group displacement within 1 mm (:func:`~biomark.simulate.truth.
 #: displacement_gaps_mm`): a draw chosen on the truth alone, never on an analysis's result.
 DEFAULT_SEED: Final = 20140382
 REPRESENTATIVE_GAP_MM: Final = 1.0
