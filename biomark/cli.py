@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from biomark.config import SamplerConfig
+    from biomark.config import RunConfig, SamplerConfig
 
 app = typer.Typer(
     name="biomark",
@@ -157,6 +157,15 @@ TalTransform = Annotated[
 ]
 
 
+def _run_config(
+    seed: int, jobs: int, dask_scheduler: str | None, dask_local: int | None
+) -> RunConfig:
+    """The one place a command's run options become a :class:`~biomark.config.RunConfig`."""
+    from biomark.config import RunConfig
+
+    return RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local)
+
+
 def _ale_config(
     iterations: int, cluster_forming_p: float, cluster_p: float, correction: str,
     connectivity: int, tal_transform: str = "lancaster_pooled",
@@ -223,13 +232,12 @@ def ale(
     tal_transform: TalTransform = "lancaster_pooled",
 ) -> None:
     """Classic ALE of one dataset: maps, labelled clusters, provenance."""
-    from biomark.config import RunConfig
     from biomark.pipeline.ale import run_ale
 
     config = _ale_config(
         iterations, cluster_forming_p, cluster_p, correction, connectivity, tal_transform
     )
-    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local)
+    run = _run_config(seed, jobs, dask_scheduler, dask_local)
     summary = _with_progress(quiet, lambda p: run_ale(dataset, out, config, run, p))
     for warning in summary["warnings"]:
         typer.echo(f"warning: {warning}", err=True)
@@ -258,13 +266,12 @@ def contrast(
     tal_transform: TalTransform = "lancaster_pooled",
 ) -> None:
     """ALE subtraction (A − B, B − A) and conjunction of two datasets."""
-    from biomark.config import RunConfig
     from biomark.pipeline.ale import run_contrast
 
     config = _ale_config(
         iterations, cluster_forming_p, cluster_p, correction, connectivity, tal_transform
     )
-    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local)
+    run = _run_config(seed, jobs, dask_scheduler, dask_local)
     summary = _with_progress(
         quiet, lambda p: run_contrast(dataset_a, dataset_b, out, config, run, p)
     )
@@ -304,7 +311,6 @@ def report(
     chains: Chains = 4,
 ) -> None:
     """Run a model family end to end and write its HTML and PDF biomarker report."""
-    from biomark.config import RunConfig
     from biomark.pipeline.report import parse_formats, run_report
 
     sampler = _sampler(draws, tune, chains)
@@ -312,8 +318,7 @@ def report(
     config = _ale_config(
         iterations, cluster_forming_p, cluster_p, correction, connectivity, tal_transform
     )
-    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
-                    quiet=quiet)  # fmt: skip
+    run = _run_config(seed, jobs, dask_scheduler, dask_local)
     summary = _with_stages(
         quiet, lambda p: run_report(family, data, out, formats, config, run, p, sampler)
     )
@@ -458,15 +463,13 @@ def power(
     quiet: Quiet = False,
 ) -> None:
     """Power of ALE, the Welch shift test and the Bayesian model for a design, by simulation."""
-    from biomark.config import RunConfig
     from biomark.pipeline.power import run_power
 
     overrides = _power_overrides(
         n_a=n_a, n_b=n_b, shift_mm=shift_mm, replicates=replicates,
         bayes_replicates=bayes_replicates, ale_iterations=iterations,
     )  # fmt: skip
-    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
-                    quiet=quiet)  # fmt: skip
+    run = _run_config(seed, jobs, dask_scheduler, dask_local)
     summary = _with_stages(quiet, lambda p: run_power(design, out, run, overrides, p))
     typer.echo(f"SIMULATION: {summary['summary']}")
     if not quiet:
@@ -489,14 +492,12 @@ def calibrate(
     quiet: Quiet = False,
 ) -> None:
     """Null false-positive rates of cluster-level FWE ALE and the subtraction contrast."""
-    from biomark.config import RunConfig
     from biomark.pipeline.power import run_calibrate
 
     overrides = _power_overrides(
         replicates=replicates, ale_iterations=iterations, contrast_splits=splits
     )
-    run = RunConfig(seed=seed, jobs=jobs, dask_scheduler=dask_scheduler, dask_local=dask_local,
-                    quiet=quiet)  # fmt: skip
+    run = _run_config(seed, jobs, dask_scheduler, dask_local)
     summary = _with_stages(quiet, lambda p: run_calibrate(design, out, run, overrides, p))
     if not quiet:
         table = summary["result"].estimates

@@ -151,4 +151,3 @@ class RunConfig:
     jobs: int = 1
     dask_scheduler: str | None = None
     dask_local: int | None = None
-    quiet: bool = False
