@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import asdict
@@ -61,11 +62,13 @@ def run_report(
     sampler: SamplerConfig | None = None,
 ) -> dict[str, Any]:
     """Fit the family's analyses, build the report context, render and write it atomically."""
+    clock = _StageClock()
     families = family_list(family)
     target = out if out is not None else Path("reports") / family
     source = data if data is not None else embedded_dataset_dir()
     raw = load(source)
     prepared = prepare(raw, config.tal_transform)
+    clock.lap("load and prepare")
     rois = list(dict.fromkeys(t.roi for f in families for t in f.shift_tests))
     with ExitStack() as scope:
         ale_pool = scope.enter_context(ExitStack())
@@ -74,9 +77,12 @@ def run_report(
         # The peak-shift fits run in their own processes meanwhile and fill the cores that the
         # single-threaded steps (observed ALE maps, clusters, jackknife, power) leave idle.
         fam = run_families(families, prepared, config, run, progress)
+        clock.lap("ALE analyses and contrasts")
         power = _power(families, fam, config, run, progress)
+        clock.lap("power simulation")
         ale_pool.close()  # the ALE workers' memory is free before the figures are drawn
         ale_part = ale_context(fam)
+        clock.lap("ALE figures and tables")
         if pending is not None:
             if progress is not None:
                 progress("Peak-shift models", 0, len(rois))
@@ -84,6 +90,7 @@ def run_report(
             fam.skipped.extend(shift_skipped(pending.skipped, fam.shifts))
             if progress is not None:
                 progress("Peak-shift models", len(rois), len(rois))
+            clock.lap("waiting for the peak-shift models")
     if not fam.analyses and not fam.shifts:
         reasons = "; ".join(f"{what}: {why}" for what, why in fam.skipped)
         raise InputError(f"the data support none of the analyses of family '{family}' "
@@ -93,7 +100,9 @@ def run_report(
                             sampler=sampler or SamplerConfig(), power=power,
                             ale_part=ale_part)  # fmt: skip
     validate_context(context)
+    clock.lap("report context and shift figures")
     html = _render_html(context)
+    clock.lap("HTML")
     with staged_output(target) as tmp:
         if "html" in formats:
             (tmp / "report.html").write_text(html, encoding="utf-8")
@@ -101,6 +110,7 @@ def run_report(
             from biomark.report.render import render_pdf
 
             render_pdf(html, tmp / "report.pdf")
+            clock.lap("PDF")
         _write_results(fam, tmp)
         if fam.shifts:
             from biomark.pipeline.shift import write_shift_outputs
@@ -108,7 +118,10 @@ def run_report(
             (tmp / "shift").mkdir()
             write_shift_outputs(fam.shifts, tmp / "shift")
         write_json(context, tmp / "context.json")
-        write_json(_provenance(context, config, run), tmp / "provenance.json")
+        clock.lap("maps, tables and posterior files")
+        stages = [{"stage": k, "seconds": v} for k, v in clock.laps.items()]
+        write_json(_provenance(context, config, run) | {"stage_seconds": stages},
+                   tmp / "provenance.json")  # fmt: skip
     return {"out": str(target), "formats": list(formats), "simulated": simulated,
             "analyses": len(fam.analyses), "contrasts": len(fam.contrasts),
             "skipped": list(fam.skipped)}  # fmt: skip
@@ -359,6 +372,19 @@ def _write_results(fam: FamilyRun, folder: Path) -> None:
             save_map(getattr(c.result, d), c.result.mask, maps / f"{key}_{d}.nii.gz",
                      c.result.grid)  # fmt: skip
             write_table(frame, tables / f"{key}_{d}_clusters.tsv")
+
+
+class _StageClock:
+    """Wall seconds of each stage of a report, in order (written to provenance)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = round(now - self._last, 3)
+        self._last = now
 
 
 def _provenance(context: dict[str, Any], config: AleConfig, run: RunConfig) -> dict[str, Any]:

@@ -29,8 +29,9 @@ was measured too and is not yet good enough to replace it (README, peak-rule sec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -171,7 +172,7 @@ def _likeliest_foci(
     return cand[np.isclose(s, best, rtol=1e-12, atol=0.0)].reset_index(drop=True)
 
 
-def shift_group(row: pd.Series) -> str | None:
+def shift_group(row: Mapping[str, Any]) -> str | None:
     """The peak-shift group of an experiment: ``healthy`` or its time group, else ``None``."""
     if row.get("group") == "healthy":
         return "healthy"
@@ -179,9 +180,11 @@ def shift_group(row: pd.Series) -> str | None:
     return None if tg is None or pd.isna(tg) else str(tg)
 
 
-def peak_row(exp: pd.Series, xyz_mm: NDArray[np.float64], n_maxima: int) -> dict[str, object]:
+def peak_row(
+    exp: Mapping[str, Any], xyz_mm: NDArray[np.float64], n_maxima: int
+) -> dict[str, object]:
     """One ``peaks`` row: experiment ``exp`` (a prepared dataset's row) with its peak at ``xyz``."""
-    outcome = exp.get("outcome")
+    outcome, days = exp.get("outcome"), exp.get("days_post_stroke")
     return {
         "experiment_id": exp["experiment_id"],
         "study_id": exp["study_id"],
@@ -195,7 +198,8 @@ def peak_row(exp: pd.Series, xyz_mm: NDArray[np.float64], n_maxima: int) -> dict
         "n_maxima": n_maxima,
         "cluster_size_mm3": np.nan,
         "outcome": None if pd.isna(outcome) else outcome,
-        "days_post_stroke": exp.get("days_post_stroke"),
+        # a records dict carries a missing value as None, a row as pd.NA: one column either way
+        "days_post_stroke": pd.NA if days is None else days,
     }
 
 
@@ -237,14 +241,16 @@ def roi_peaks(
         chosen = _likeliest_foci(foci, dist, tolerance_mm, score)
     else:
         chosen = maxima
-    centroid = chosen.groupby("experiment_id", sort=False)[["x", "y", "z"]].mean()
-    count = maxima.groupby("experiment_id", sort=False).size()
-    n_foci = foci.groupby("experiment_id", sort=False).size()
+    grouped = chosen.groupby("experiment_id", sort=False)[["x", "y", "z"]].mean()
+    # plain dicts: power studies call this on tens of thousands of simulated experiments
+    centroid = dict(zip(grouped.index, grouped.to_numpy(dtype=np.float64), strict=True))
+    count = maxima.groupby("experiment_id", sort=False).size().to_dict()
+    n_foci = foci.groupby("experiment_id", sort=False).size().to_dict()
     rows, missing = [], []
-    for _, exp in dataset.experiments.iterrows():
+    for exp in dataset.experiments.astype(object).to_dict("records"):
         eid = exp["experiment_id"]
         group = shift_group(exp)
-        if eid not in centroid.index:
+        if eid not in centroid:
             missing.append(
                 {
                     "experiment_id": eid,
@@ -256,8 +262,7 @@ def roi_peaks(
             continue
         if group is None:
             continue
-        rows.append(peak_row(exp, centroid.loc[eid].to_numpy(dtype=np.float64),
-                             int(count.loc[eid])))  # fmt: skip
+        rows.append(peak_row(exp, centroid[eid], int(count[eid])))
     peaks = pd.DataFrame(rows)
     if not peaks.empty:
         peaks["subcortical"] = peaks["subcortical"].fillna(False).astype(bool)

@@ -68,3 +68,11 @@ def test_study_flow_counts_equal_the_audit(time_report):
 def test_unknown_family_is_one_line(tmp_path):
     result = runner.invoke(app, ["report", "--family", "mood", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "unknown family 'mood'" in result.stderr
+
+
+def test_provenance_records_each_stage_s_wall_time(time_report):
+    stages = json.loads((time_report / "provenance.json").read_text())["stage_seconds"]
+    names = [s["stage"] for s in stages]
+    assert names[0] == "load and prepare" and names[-1] == "maps, tables and posterior files"
+    assert {"ALE analyses and contrasts", "HTML", "PDF"} <= set(names)
+    assert all(s["seconds"] >= 0 for s in stages)
