@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from biomark.ale.diagnostics import MIN_RECOMMENDED_EXPERIMENTS
+from biomark.ale.fit_contrast import unequal_groups_warning
 from biomark.ale.results import AleResult, ContrastResult
 from biomark.report import figures
 from biomark.report.context import ale_warnings, figure, table
@@ -225,7 +226,9 @@ def contrast_sections(
             "correction": f"permutation p < {result.parameters['contrast_p']:g}"
             if kind == "contrast" else "conjunction of corrected main effects",
             "warnings": ale_warnings(min(result.main_a.n_experiments,
-                                         result.main_b.n_experiments), "", jackknife=False),
+                                         result.main_b.n_experiments), "", jackknife=False)
+            + ([{"level": "warning", "text": w} for w in unequal_groups_warning(
+                result.names, result.main_a, result.main_b)] if kind == "contrast" else []),
             "figures": _brain_figures(result.volume(stat), result, title, kind, with_slices),
             "clusters": table(rows, [*_CLUSTER_COLUMNS[:3], _CLUSTER_COLUMNS[5]],
                               caption=f"Clusters of {title}."),

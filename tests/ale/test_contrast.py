@@ -138,3 +138,17 @@ def test_conjunction_is_minimum():
     np.testing.assert_array_equal(
         conjunction(np.array([0.0, 2, 3]), np.array([1.0, 0, 4])), [0, 0, 3]
     )
+
+
+def test_unequal_groups_are_warned_about():
+    from types import SimpleNamespace
+
+    from biomark.ale.fit_contrast import unequal_groups_warning
+
+    def group(n_exp: int, n_foci: int, n: float) -> SimpleNamespace:
+        return SimpleNamespace(n_experiments=n_exp, n_foci=n_foci, n_subjects=np.full(n_exp, n))
+
+    # the paper's outcome groups: 59 foci / 9 experiments vs 48 / 5, 95 vs 35 subjects
+    found = unequal_groups_warning(("good", "poor"), group(9, 59, 95 / 9), group(5, 48, 7.0))
+    assert len(found) == 2 and "6.6 vs 9.6" in found[0] and "10.6 vs 7.0" in found[1]
+    assert unequal_groups_warning(("a", "b"), group(9, 54, 10.0), group(5, 33, 11.0)) == []
