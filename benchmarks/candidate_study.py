@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from biomark.io.atlases import load_atlases
-from biomark.pipeline.shift import roi_mask
 from biomark.power.candidate_study import CandidateCell, run_cell, summarise_cell
 from biomark.power.peak_rule import SCENARIOS
+from biomark.shift.rois import roi_mask
 
 SHIFTS_MM = (6.0, 0.0)
 

@@ -20,9 +20,9 @@ import pandas as pd
 
 from biomark.ale.labels import maximum_probability_map
 from biomark.io.atlases import load_atlases
-from biomark.pipeline.shift import roi_mask
 from biomark.power.peak_rule import bias_study
 from biomark.shift.peaks import distance_to_mask_mm
+from biomark.shift.rois import roi_mask
 from biomark.space import in_grid, mm_to_ijk, tal_to_mni
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"

@@ -22,12 +22,12 @@ from biomark.io.atlases import load_atlases
 from biomark.io.images import load_mask
 from biomark.io.outputs import write_json, write_table
 from biomark.pipeline.ale import backend_of, software_versions
-from biomark.pipeline.shift import roi_mask
 from biomark.pipeline.staging import staged_output
 from biomark.power.design import PowerDesign, preset, resize
 from biomark.power.results import CalibrationResult, PowerResult
 from biomark.power.study import run_calibration, run_power_study
 from biomark.power.text import caveat_sentence, methods_text, summary_sentence
+from biomark.shift.rois import roi_mask
 
 StageProgress = Callable[[str, int, int], None]
 OVERRIDES = (

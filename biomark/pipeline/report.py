@@ -131,7 +131,7 @@ def shift_skipped(
     rois: Sequence[tuple[str, str]], shifts: dict[str, Any]
 ) -> list[tuple[str, str]]:  # fmt: skip
     """(what, why) for each ROI and each group comparison the peak-shift data did not support."""
-    from biomark.pipeline.shift import ROIS
+    from biomark.shift.rois import ROIS
 
     out = [(f"Peak displacement: {ROIS[roi]}", why) for roi, why in rois]
     for r in shifts.values():

@@ -15,11 +15,11 @@ from biomark.io.atlases import load_atlases
 from biomark.io.images import load_mask
 from biomark.pipeline.ale import backend_of
 from biomark.pipeline.family import FamilyRun
-from biomark.pipeline.shift import roi_mask
 from biomark.power.design import PowerDesign, preset
 from biomark.power.study import run_power_study
 from biomark.power.text import caveat_sentence, methods_text, report_rows, summary_sentence
 from biomark.report.power_section import power_section
+from biomark.shift.rois import roi_mask
 from biomark.studies import Dataset
 
 # Enough for ± 1–5 % Monte Carlo SE at a few seconds' cost; `biomark power` goes further.

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from biomark.ale.labels import left_mi_mask, medial_pmc_mask
 from biomark.config import SamplerConfig
 from biomark.errors import InputError
 from biomark.io.atlases import AtlasSet, load_atlases
@@ -24,25 +23,9 @@ from biomark.pipeline.staging import staged_output
 from biomark.rules import prepare, resolve_duplicate_cohorts
 from biomark.shift.contract import supported_contrasts
 from biomark.shift.peaks import RoiPeaks, roi_peaks
-from biomark.space import MNI152_2MM, ijk_to_mm
+from biomark.shift.rois import OUTCOME_GROUPS, ROI_TOLERANCE_MM, ROIS, roi_mask, roi_names
 from biomark.studies import Dataset
 
-# Upper-limb tasks activate the hand/arm part of MI, lateral to the leg area on the medial wall,
-# where medial premotor foci would otherwise pull MI centroids upwards.
-MI_HAND_MAX_X_MM = -20.0
-ROIS: dict[str, str] = {
-    "mi": "Ipsilesional primary motor cortex (MI: Jülich BA4a ∪ BA4p, left, hand/arm part, "
-    "foci within 6 mm)",
-    "medial-pmc": "Ipsilesional medial premotor cortex (SMA and pre-SMA: Jülich BA6, left, "
-    "|x| ≤ 16 mm, foci within 6 mm)",
-}
-# A reported peak is uncertain by ~4 mm per axis (Eickhoff 2009, N = 10): more than BA4's
-# thickness and than the ipsilesional SMA's distance from the midline. Both ROIs therefore admit
-# foci up to 6 mm (1.5 SD) away, taking each experiment's nearest ones; without it ventral MI
-# and caudal SMA peaks drop out unevenly and the contralesional SMA peak dilutes the centroid.
-ROI_TOLERANCE_MM: dict[str, float] = {"mi": 6.0, "medial-pmc": 6.0}
-# The paper linked outcome to the MI peak only; a medial-PMC outcome model would be a new claim.
-OUTCOME_GROUPS: dict[str, tuple[str, ...]] = {"mi": ("chronic",), "medial-pmc": ()}
 SENSITIVITY_SAMPLER = SamplerConfig(chains=2, draws=500, tune=500)
 
 
@@ -73,25 +56,6 @@ class RoiShift:
     main_axis: str  # the axis of the paper's finding: z (ventral) for MI, y (caudal) for PMC
     draws: dict[str, np.ndarray]  # posterior draws of each contrast's shift on ``main_axis``
     skipped: tuple[tuple[str, str], ...] = ()  # (contrast, why the data could not support it)
-
-
-def roi_names(text: str) -> list[str]:
-    """``mi``, ``medial-pmc`` or ``all``."""
-    if text == "all":
-        return list(ROIS)
-    if text not in ROIS:
-        raise InputError(f"--roi must be mi, medial-pmc or all; got {text!r}", record="--roi")
-    return [text]
-
-
-def roi_mask(atlases: AtlasSet, roi: str) -> np.ndarray:
-    """The boolean ROI mask on the MNI 2 mm grid."""
-    if roi == "mi":
-        mask = left_mi_mask(atlases)
-        ijk = np.argwhere(np.ones(MNI152_2MM.shape, dtype=bool))
-        x = ijk_to_mm(ijk)[:, 0].reshape(MNI152_2MM.shape)
-        return mask & (x <= MI_HAND_MAX_X_MM)
-    return medial_pmc_mask(atlases, hemisphere="left")
 
 
 def shift_dataset(dataset: Dataset) -> Dataset:

@@ -29,6 +29,7 @@ from biomark.power.experiments import ExperimentDesign, simulate_experiments
 from biomark.power.mixture_rule import mixture_peaks
 from biomark.shift.neighbours import PMD, SI
 from biomark.shift.peaks import PEAK_RULES, PeakRule, roi_peaks
+from biomark.shift.rois import ROI_TOLERANCE_MM
 from biomark.space import MNI152_2MM, Grid
 
 BoolArray = NDArray[np.bool_]
@@ -54,8 +55,8 @@ SCENARIOS: Final[Mapping[str, ExperimentDesign]] = MappingProxyType(
     }
 )
 SHIFTS_MM: Final = (0.0, 3.0, 6.0)
-# MI ROI tolerance of the pipeline (biomark.pipeline.shift.ROI_TOLERANCE_MM["mi"])
-TOLERANCE_MM: Final = 6.0
+# the MI ROI tolerance users' peaks are found with
+TOLERANCE_MM: Final = ROI_TOLERANCE_MM["mi"]
 # measured beside the rules of roi_peaks (biomark.power.mixture_rule)
 MIXTURE_RULE: Final = "group-mixture"
 

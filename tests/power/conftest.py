@@ -22,6 +22,6 @@ def brain_mm(mask_grid) -> np.ndarray:
 def mi_mask() -> np.ndarray:
     """The pipeline's ipsilesional MI ROI, where simulated experiments' peaks are found."""
     from biomark.io.atlases import load_atlases
-    from biomark.pipeline.shift import roi_mask
+    from biomark.shift.rois import roi_mask
 
     return roi_mask(load_atlases(), "mi")
