@@ -67,6 +67,7 @@ def prepare_fwe(
     corrected p-values of the observed map.
     """
     from biomark.ale import montecarlo
+    from biomark.ale.fwe import corrected_p
     from biomark.ale.ma import compute_ma_maps
     from biomark.ale.null import ale_from_ma, ale_threshold, analytic_null
     from biomark.ale.results import to_volume
@@ -93,8 +94,8 @@ def prepare_fwe(
     def run_fwe() -> dict[str, Any]:
         null = montecarlo.run_montecarlo(spec, jobs=n_jobs)
         _, sizes, _ = montecarlo.label_clusters(to_volume(stat, mask), threshold, 6)
-        montecarlo.corrected_p(stat, null.max_ale)
-        montecarlo.corrected_p(sizes, null.max_cluster_size)
+        corrected_p(stat, null.max_ale)
+        corrected_p(sizes, null.max_cluster_size)
         return {
             "vfwe_null_q95": float(np.quantile(null.max_ale, 0.95)),
             "csize_null_q95": float(np.quantile(null.max_cluster_size, 0.95)),

@@ -42,7 +42,7 @@ from scipy import ndimage
 
 from biomark.ale.clusters import neighbourhood
 from biomark.ale.fdr import fdr_threshold, min_volume_voxels
-from biomark.ale.montecarlo import critical_value
+from biomark.ale.fwe import critical_value
 from biomark.ale.results import AleResult
 from biomark.errors import InputError
 from biomark.space import MNI152_2MM, FloatArray, Grid

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from biomark.ale import montecarlo
 from biomark.ale.diagnostics import experiment_count_warning
 from biomark.ale.fdr import fdr_threshold, min_volume_filter, min_volume_voxels
+from biomark.ale.fwe import corrected_p
 from biomark.ale.ma import compute_ma_maps
 from biomark.ale.null import ale_from_ma, ale_threshold, analytic_null, p_from_null, z_from_p
 from biomark.ale.results import (
@@ -252,9 +253,9 @@ def _fit(
     mass_p = np.full(sizes.shape, np.nan)
     if opts["correction"] in ("cfwe", "vfwe"):
         mc = _run_montecarlo(foci, grid, threshold, opts, backend, progress)
-        p_vfwe = frozen_array(montecarlo.corrected_p(ale, mc.max_ale))
-        cl_p = montecarlo.corrected_p(sizes, mc.max_cluster_size)
-        mass_p = montecarlo.corrected_p(masses, mc.max_cluster_mass)
+        p_vfwe = frozen_array(corrected_p(ale, mc.max_ale))
+        cl_p = corrected_p(sizes, mc.max_cluster_size)
+        mass_p = corrected_p(masses, mc.max_cluster_mass)
     sig = _significant(opts, p, p_vfwe, labels, cl_p)
     min_vox = min_volume_voxels(opts["min_cluster_mm3"], grid)
     if min_vox > 1:

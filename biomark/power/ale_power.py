@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from biomark.ale.fwe import corrected_p
 from biomark.ale.ma import compute_ma_maps
 from biomark.ale.montecarlo import (
     MonteCarloSpec,
-    corrected_p,
     grid_voxel_size,
     label_clusters,
     run_montecarlo,

@@ -17,8 +17,9 @@ rate more often than not.
 import numpy as np
 import pytest
 
+from biomark.ale.fwe import corrected_p
 from biomark.ale.ma import compute_ma_maps
-from biomark.ale.montecarlo import MonteCarloSpec, corrected_p, label_clusters, run_montecarlo
+from biomark.ale.montecarlo import MonteCarloSpec, label_clusters, run_montecarlo
 from biomark.ale.null import ale_from_ma, ale_threshold, analytic_null
 from biomark.io.images import load_mask
 from biomark.parallel import chunk_rng, make_backend, map_chunks

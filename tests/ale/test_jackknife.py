@@ -15,8 +15,8 @@ import pytest
 
 from biomark.ale.diagnostics import cluster_contributions, jackknife_threshold
 from biomark.ale.fit import fit_ale
+from biomark.ale.fwe import corrected_p, critical_value
 from biomark.ale.ma import compute_ma_maps
-from biomark.ale.montecarlo import corrected_p, critical_value
 from biomark.io.images import load_mask
 from biomark.power.ale_power import brain_xyz_mm
 from biomark.space import mm_to_ijk

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from biomark.ale.fwe import corrected_p
 from biomark.ale.kernels import ale_kernel
 from biomark.ale.ma import compute_ma_maps
 from biomark.ale.montecarlo import (
     MonteCarloSpec,
-    corrected_p,
     resolve_engine,
     run_chunk,
     run_montecarlo,

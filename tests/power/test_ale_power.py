@@ -6,8 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from biomark.ale.fwe import corrected_p
 from biomark.ale.ma import compute_ma_maps
-from biomark.ale.montecarlo import MonteCarloSpec, corrected_p, label_clusters, run_montecarlo
+from biomark.ale.montecarlo import MonteCarloSpec, label_clusters, run_montecarlo
 from biomark.ale.null import ale_from_ma
 from biomark.parallel import make_backend
 from biomark.power.ale_power import (
