@@ -32,14 +32,18 @@ class Selection:
         """Whether the selection takes patients only (its left hemisphere is ipsilesional)."""
         return dict(self.where).get("group") == ("stroke",)
 
-    def matches(self, experiments: pd.DataFrame) -> pd.Series:
-        """Boolean mask over ``experiments`` rows."""
-        mask = pd.Series(True, index=experiments.index)
+    def conditions(self, experiments: pd.DataFrame) -> pd.DataFrame:
+        """One boolean column per condition (in ``where`` order): whether each row meets it."""
+        out = {}
         for column, values in self.where:
             if column not in experiments.columns:
                 raise KeyError(f"selection {self.key!r} needs column {column!r}")
-            mask &= experiments[column].isin(values).fillna(False).astype(bool)
-        return mask
+            out[column] = experiments[column].isin(values).fillna(False).astype(bool)
+        return pd.DataFrame(out, index=experiments.index)
+
+    def matches(self, experiments: pd.DataFrame) -> pd.Series:
+        """Boolean mask over ``experiments`` rows."""
+        return self.conditions(experiments).all(axis=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,10 +288,6 @@ _SOURCE_FIELDS: Final = {
 NOT_MIRRORED: Final = "not mirrored: its left hemisphere is read as ipsilesional"
 
 
-def _takes(value: object, values: tuple[str, ...]) -> bool:
-    return not pd.isna(value) and value in values
-
-
 def missing_fields(
     experiments: pd.DataFrame, selections: Mapping[str, Selection] = SELECTIONS
 ) -> pd.DataFrame:
@@ -298,17 +298,20 @@ def missing_fields(
     ``lesion_side`` is listed as not mirrored. Returns ``experiment_id, field, consequence``
     plus the experiment's ``source_file``/``source_line`` where the dataset records them.
     """
+    left_out: dict[object, dict[str, list[str]]] = {}
+    for sel in selections.values():
+        held = sel.conditions(experiments)
+        empty = experiments[list(held.columns)].isna()
+        for row in held.index[((held | empty).all(axis=1) & empty.any(axis=1)).to_numpy()]:
+            # the first empty condition: a later one (outcome) may be derived from it
+            first = str(empty.columns[empty.loc[row].to_numpy().argmax()])
+            fields = left_out.setdefault(row, {})
+            fields.setdefault(_SOURCE_FIELDS.get(first, first), []).append(sel.title)
+    unmirrored = SELECTIONS["patients"].matches(experiments) & experiments["lesion_side"].isna()
     rows = []
-    for _, exp in experiments.iterrows():
-        left_out: dict[str, list[str]] = {}
-        for sel in selections.values():
-            empty = [c for c, _ in sel.where if pd.isna(exp.get(c))]
-            others = all(_takes(exp.get(c), v) for c, v in sel.where if c not in empty)
-            if empty and others:
-                # the first empty condition: a later one (outcome) may be derived from it
-                left_out.setdefault(_SOURCE_FIELDS.get(empty[0], empty[0]), []).append(sel.title)
-        found = [(f, "left out of: " + "; ".join(t)) for f, t in left_out.items()]
-        if _takes(exp.get("group"), ("stroke",)) and pd.isna(exp.get("lesion_side")):
+    for row, exp in experiments.iterrows():
+        found = [(f, "left out of: " + "; ".join(t)) for f, t in left_out.get(row, {}).items()]
+        if unmirrored.loc[row]:
             found.append(("lesion_side", NOT_MIRRORED))
         where = {k: exp[k] for k in ("source_file", "source_line") if k in exp}
         for field_name, consequence in found:
